@@ -1,0 +1,49 @@
+"""What every vendor package declares: one `ApiDefinition`, the same shape for all five APIs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+if TYPE_CHECKING:
+    from sandbox.core.errors import SandboxError
+    from sandbox.seeding import SeedContext
+
+
+@dataclass(frozen=True)
+class KeyAuth:
+    """How a vendor sends its key and what its keys look like."""
+
+    header: str  # lower-case header name: "authorization" or "x-api-key"
+    scheme: str | None  # "bearer" when the header is `Authorization: Bearer <key>`
+    test_prefix: str
+    live_prefixes: tuple[str, ...]
+    #: A well-formed key of this vendor (test or live); anything else is "malformed".
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class ApiDefinition:
+    name: str
+    title: str
+    spec_file: str
+    #: Base paths in a multi-API `serve`, and in `serve --api NAME` (the vendor's own paths).
+    mounts: tuple[str, ...]
+    solo_mounts: tuple[str, ...]
+    handlers_module: str
+    auth: KeyAuth
+    #: wire body of an error: (error, trace_id) -> JSON-able dict
+    render_error: Callable[[SandboxError, str], dict[str, Any]]
+    #: plan -> requests per minute; empty means not rate limited
+    plans: Mapping[str, int] = field(default_factory=dict)
+    #: plan whose budget applies to requests without a valid key (per client address)
+    anonymous_plan: str | None = None
+    idempotency: bool = False
+    seed: Callable[[SeedContext], None] | None = None
+    #: Swagger UI path relative to the API's first mount's parent (e.g. /hadar + /developers/api-docs)
+    docs_path: str | None = None
+    messages: Mapping[str, str] = field(default_factory=dict)
+
+    def bases(self, solo: bool) -> tuple[str, ...]:
+        return self.solo_mounts if solo else self.mounts

@@ -1,0 +1,427 @@
+"""Hadar's domain rules and state access. No HTTP here: handlers call one function each."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sandbox.apis.hadar import errors
+from sandbox.core import pagination
+from sandbox.core.clock import Clock, parse_iso, utc_iso
+from sandbox.core.errors import NotFound, ValidationFailed
+from sandbox.core.ids import IdFactory
+from sandbox.core.store import Collection, Condition, Store
+
+API = "hadar"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """One tenant's view of the store, with the sandbox clock and id source."""
+
+    store: Store
+    tenant: str
+    clock: Clock
+    ids: IdFactory
+
+    def collection(self, kind: str) -> Collection:
+        return self.store.collection(API, self.tenant, kind)
+
+    def now(self) -> tuple[datetime, str]:
+        moment = self.clock.now()
+        return moment, utc_iso(moment)
+
+
+# --- listing ---------------------------------------------------------------------------------------
+def page(ws: Workspace, kind: str, where: list[Condition], cursor: str | None, limit: int) -> dict[str, Any]:
+    before = pagination.decode_cursor(cursor, API, ws.tenant, kind) if cursor else None
+    result = ws.collection(kind).page(where, before_seq=before, limit=limit)
+    next_cursor = (
+        pagination.encode_cursor(API, ws.tenant, kind, result.next_seq) if result.next_seq is not None else None
+    )
+    return {
+        "items": result.items,
+        "pagination": {"next_cursor": next_cursor, "has_more": next_cursor is not None, "limit": limit},
+    }
+
+
+def _get(ws: Workspace, kind: str, record_id: str, missing: type[NotFound]) -> dict[str, Any]:
+    record = ws.collection(kind).get(record_id)
+    if record is None:
+        raise missing()
+    return record
+
+
+# --- leads ------------------------------------------------------------------------------------------
+_SOURCE_ALIASES = {
+    "bayut": "bayut",
+    "bayutcom": "bayut",
+    "propertyfinder": "property_finder",
+    "propertyfinderae": "property_finder",
+    "pf": "property_finder",
+    "dubizzle": "dubizzle",
+    "dubizzlecom": "dubizzle",
+    "web": "website",
+    "website": "website",
+    "site": "website",
+    "whatsapp": "whatsapp",
+    "wa": "whatsapp",
+    "walkin": "walk_in",
+    "referral": "referral",
+    "instagram": "instagram",
+    "ig": "instagram",
+    "facebook": "facebook",
+    "fb": "facebook",
+    "googleads": "google_ads",
+    "google": "google_ads",
+}
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def normalise_source(raw: str | None) -> str:
+    """`Bayut`, `bayut.com` -> bayut; `Property Finder`, `propertyfinder`, `PF` -> property_finder."""
+    if raw is None or not raw.strip():
+        return "api"
+    lowered = raw.strip().lower()
+    squashed = _NON_ALNUM.sub("", lowered)
+    if squashed in _SOURCE_ALIASES:
+        return _SOURCE_ALIASES[squashed]
+    snake = _NON_ALNUM.sub("_", lowered).strip("_")
+    return snake[:100] or "api"
+
+
+_SOURCE_POINTS = {
+    "bayut": 15,
+    "property_finder": 15,
+    "referral": 14,
+    "walk_in": 12,
+    "website": 12,
+    "whatsapp": 10,
+    "dubizzle": 8,
+}
+
+
+def score_lead(lead: dict[str, Any]) -> int:
+    """Deterministic 0-100: reachability, budget, source quality, specificity, readiness."""
+    points = 0
+    points += 20 if lead.get("phone") else 0
+    points += 10 if lead.get("email") else 0
+    budget = lead.get("budget_aed") or 0
+    points += 30 if budget >= 10_000_000 else 25 if budget >= 3_000_000 else 20 if budget >= 1_000_000 else (
+        10 if budget > 0 else 0
+    )
+    points += _SOURCE_POINTS.get(lead.get("source") or "", 5)
+    points += 5 if lead.get("bedrooms") is not None else 0
+    points += 5 if lead.get("area") else 0
+    horizon = lead.get("handover_horizon") or ""
+    if horizon == "ready":
+        points += 15
+    elif horizon.startswith("off_plan_"):
+        points += 10 if int(horizon[-4:]) <= 2027 else 5
+    points += 5 if len((lead.get("name") or "").split()) >= 2 else 0
+    return max(0, min(100, points))
+
+
+LEAD_FIELDS = ("phone", "email", "budget_aed", "bedrooms", "area", "handover_horizon", "assigned_to", "notes")
+
+
+def create_lead(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
+    moment, now = ws.now()
+    utm = body.get("utm")
+    lead: dict[str, Any] = {
+        "id": ws.ids.new("lead", moment),
+        "name": body["name"].strip(),
+        "phone": None,
+        "email": None,
+        "source": normalise_source(body.get("source") or (utm or {}).get("source")),
+        "utm": utm,
+        "budget_aed": None,
+        "bedrooms": None,
+        "area": None,
+        "handover_horizon": None,
+        "status": "new",
+        "score": 0,
+        "assigned_to": None,
+        "notes": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    for name in LEAD_FIELDS:
+        if name in body:
+            lead[name] = body[name]
+    if lead["email"]:
+        lead["email"] = lead["email"].strip()
+    lead["score"] = score_lead(lead)
+    ws.collection("leads").insert(lead["id"], now, lead)
+    return lead
+
+
+def get_lead(ws: Workspace, lead_id: str) -> dict[str, Any]:
+    return _get(ws, "leads", lead_id, errors.LeadNotFound)
+
+
+def update_lead(ws: Workspace, lead_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+    lead = dict(get_lead(ws, lead_id))
+    for name, value in patch.items():
+        lead[name] = normalise_source(value) if name == "source" else value
+    if isinstance(lead.get("name"), str):
+        lead["name"] = lead["name"].strip()
+    if not lead.get("phone") and not lead.get("email"):
+        raise ValidationFailed("a lead must keep at least one of lead.phone or lead.email", field="lead.phone")
+    lead["score"] = score_lead(lead)
+    _, lead["updated_at"] = ws.now()
+    ws.collection("leads").replace(lead_id, lead)
+    return lead
+
+
+def list_leads(
+    ws: Workspace,
+    *,
+    limit: int,
+    cursor: str | None,
+    source: str | None,
+    score_min: int | None,
+    created_after: str | None,
+    assigned_to: str | None,
+    status: str | None,
+) -> dict[str, Any]:
+    where: list[Condition] = []
+    if source is not None:
+        where.append(Condition("source", "eq", normalise_source(source)))
+    if score_min is not None:
+        where.append(Condition("score", "gte", score_min))
+    if created_after is not None:
+        where.append(Condition("created_at", "gt", utc_iso(parse_iso(created_after))))
+    if assigned_to is not None:
+        where.append(Condition("assigned_to", "eq", assigned_to))
+    if status is not None:
+        where.append(Condition("status", "eq", status))
+    return page(ws, "leads", where, cursor, limit)
+
+
+# --- conversations ------------------------------------------------------------------------------
+def list_conversations(
+    ws: Workspace, *, limit: int, cursor: str | None, lead_id: str | None, channel: str | None, status: str | None
+) -> dict[str, Any]:
+    where = [
+        Condition(name, "eq", value)
+        for name, value in (("lead_id", lead_id), ("channel", channel), ("status", status))
+        if value is not None
+    ]
+    return page(ws, "conversations", where, cursor, limit)
+
+
+def get_conversation(ws: Workspace, conversation_id: str) -> dict[str, Any]:
+    conversation = _get(ws, "conversations", conversation_id, errors.ConversationNotFound)
+    messages = ws.collection("messages").all([Condition("conversation_id", "eq", conversation_id)])
+    return {**conversation, "messages": [_message_view(m) for m in messages]}
+
+
+def _message_view(message: dict[str, Any]) -> dict[str, Any]:
+    return {k: message[k] for k in ("id", "direction", "channel", "body", "template", "status", "created_at")}
+
+
+# --- properties ---------------------------------------------------------------------------------
+def create_property(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
+    moment, now = ws.now()
+    listing = {
+        "id": ws.ids.new("prop", moment),
+        "title": body["title"].strip(),
+        "type": body["type"],
+        "listing_type": body["listing_type"],
+        "community": body["community"],
+        "bedrooms": body.get("bedrooms", 0),
+        "bathrooms": body.get("bathrooms"),
+        "size_sqft": body.get("size_sqft"),
+        "price_aed": body["price_aed"],
+        "status": body.get("status", "available"),
+        "handover_horizon": body.get("handover_horizon"),
+        "created_at": now,
+        "updated_at": now,
+    }
+    ws.collection("properties").insert(listing["id"], now, listing)
+    return listing
+
+
+def get_property(ws: Workspace, property_id: str) -> dict[str, Any]:
+    return _get(ws, "properties", property_id, errors.PropertyNotFound)
+
+
+def list_properties(
+    ws: Workspace,
+    *,
+    limit: int,
+    cursor: str | None,
+    type: str | None,
+    status: str | None,
+    community: str | None,
+    bedrooms: int | None,
+) -> dict[str, Any]:
+    where = [
+        Condition(name, "eq", value)
+        for name, value in (("type", type), ("status", status), ("bedrooms", bedrooms))
+        if value is not None
+    ]
+    if community is not None:
+        where.append(Condition("community", "icontains", community))
+    return page(ws, "properties", where, cursor, limit)
+
+
+# --- bookings -----------------------------------------------------------------------------------
+def create_booking(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
+    if ws.collection("leads").get(body["lead_id"]) is None:
+        raise errors.LeadNotFound(field="booking.lead_id")
+    property_id = body.get("property_id")
+    if property_id is not None and ws.collection("properties").get(property_id) is None:
+        raise errors.PropertyNotFound(field="booking.property_id")
+    moment, now = ws.now()
+    booking = {
+        "id": ws.ids.new("bkg", moment),
+        "lead_id": body["lead_id"],
+        "property_id": property_id,
+        "type": body.get("type", "viewing"),
+        "scheduled_at": utc_iso(parse_iso(body["scheduled_at"])),
+        "duration_minutes": body.get("duration_minutes", 60),
+        "status": "confirmed",
+        "agent_name": body.get("agent_name"),
+        "notes": body.get("notes"),
+        "cancellation_reason": None,
+        "cancelled_at": None,
+        "created_at": now,
+    }
+    ws.collection("bookings").insert(booking["id"], now, booking)
+    return booking
+
+
+def get_booking(ws: Workspace, booking_id: str) -> dict[str, Any]:
+    return _get(ws, "bookings", booking_id, errors.BookingNotFound)
+
+
+def cancel_booking(ws: Workspace, booking_id: str, reason: str | None) -> dict[str, Any]:
+    booking = dict(get_booking(ws, booking_id))
+    if booking["status"] == "cancelled":
+        return booking  # cancelling twice is harmless: the first cancellation stands
+    _, now = ws.now()
+    booking.update(status="cancelled", cancellation_reason=reason, cancelled_at=now)
+    ws.collection("bookings").replace(booking_id, booking)
+    return booking
+
+
+def list_bookings(
+    ws: Workspace, *, limit: int, cursor: str | None, lead_id: str | None, status: str | None, type: str | None
+) -> dict[str, Any]:
+    where = [
+        Condition(name, "eq", value)
+        for name, value in (("lead_id", lead_id), ("status", status), ("type", type))
+        if value is not None
+    ]
+    return page(ws, "bookings", where, cursor, limit)
+
+
+# --- invoices -----------------------------------------------------------------------------------
+def list_invoices(ws: Workspace, *, limit: int, cursor: str | None, status: str | None) -> dict[str, Any]:
+    where = [Condition("status", "eq", status)] if status is not None else []
+    return page(ws, "invoices", where, cursor, limit)
+
+
+def get_invoice(ws: Workspace, invoice_id: str) -> dict[str, Any]:
+    return _get(ws, "invoices", invoice_id, errors.InvoiceNotFound)
+
+
+# --- webhook endpoints --------------------------------------------------------------------------
+def _endpoint_view(endpoint: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in endpoint.items() if k != "secret"}
+
+
+def create_webhook_endpoint(ws: Workspace, body: dict[str, Any], secret: str) -> dict[str, Any]:
+    moment, now = ws.now()
+    endpoint = {
+        "id": ws.ids.new("whe", moment),
+        "url": body["url"],
+        "events": body["events"],
+        "description": body.get("description"),
+        "status": "enabled",
+        "secret_last4": secret[-4:],
+        "created_at": now,
+        "secret": secret,
+    }
+    ws.collection("webhook_endpoints").insert(endpoint["id"], now, endpoint)
+    return endpoint  # the only time the secret is shown
+
+
+def get_webhook_endpoint(ws: Workspace, endpoint_id: str) -> dict[str, Any]:
+    return _endpoint_view(_get(ws, "webhook_endpoints", endpoint_id, errors.WebhookEndpointNotFound))
+
+
+def list_webhook_endpoints(ws: Workspace, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    result = page(ws, "webhook_endpoints", [], cursor, limit)
+    result["items"] = [_endpoint_view(item) for item in result["items"]]
+    return result
+
+
+def delete_webhook_endpoint(ws: Workspace, endpoint_id: str) -> dict[str, Any]:
+    if not ws.collection("webhook_endpoints").delete(endpoint_id):
+        raise errors.WebhookEndpointNotFound()
+    return {"id": endpoint_id, "deleted": True}
+
+
+# --- WhatsApp -----------------------------------------------------------------------------------
+def send_whatsapp_message(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
+    """Record, never send: the message lands in the outbox and in the lead's WhatsApp conversation."""
+    lead = ws.collection("leads").get(body["lead_id"])
+    if lead is None:
+        raise errors.LeadNotFound(field="message.lead_id")
+    moment, now = ws.now()
+    conversation = _whatsapp_conversation(ws, lead["id"], moment, now)
+    kind = "template" if "template" in body else "text"
+    message = {
+        "id": ws.ids.new("msg", moment),
+        "lead_id": lead["id"],
+        "conversation_id": conversation["id"],
+        "type": kind,
+        "text": body.get("text"),
+        "template": body.get("template"),
+        "variables": body.get("variables", {}) if kind == "template" else None,
+        "status": "queued",
+        "provider": "sandbox",
+        "created_at": now,
+    }
+    ws.collection("messages").insert(
+        message["id"],
+        now,
+        {
+            **message,
+            "direction": "outbound",
+            "channel": "whatsapp",
+            "body": message["text"],
+        },
+    )
+    conversation.update(
+        message_count=conversation["message_count"] + 1, last_message_at=now, status="open"
+    )
+    ws.collection("conversations").replace(conversation["id"], conversation)
+    ws.collection("outbox").insert(
+        message["id"], now, {"id": message["id"], "channel": "whatsapp", "to": lead.get("phone"), **message}
+    )
+    return message
+
+
+def _whatsapp_conversation(ws: Workspace, lead_id: str, moment: datetime, now: str) -> dict[str, Any]:
+    existing = ws.collection("conversations").all(
+        [Condition("lead_id", "eq", lead_id), Condition("channel", "eq", "whatsapp")]
+    )
+    if existing:
+        return dict(existing[-1])
+    conversation = {
+        "id": ws.ids.new("conv", moment),
+        "lead_id": lead_id,
+        "channel": "whatsapp",
+        "status": "open",
+        "message_count": 0,
+        "last_message_at": None,
+        "created_at": now,
+    }
+    ws.collection("conversations").insert(conversation["id"], now, conversation)
+    return conversation

@@ -1,0 +1,63 @@
+"""Settings of one sandbox process: a frozen dataclass, from the CLI or the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+DEFAULT_DB = ".lead-sandbox/sandbox.db"
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 4010
+    #: `memory`, a file path, or any SQLAlchemy URL.
+    db: str = DEFAULT_DB
+    seed: int = 42
+    #: APIs to serve; empty means all. Exactly one means the vendor's own paths (`/v1`, `/api/v1`…).
+    apis: tuple[str, ...] = ()
+    #: Plan budget overrides, per minute: `{"growth": 100000}` or `{"hadar.growth": 100000}`.
+    plans: Mapping[str, int] = field(default_factory=dict)
+    #: Validate every response against the spec (on in tests and contract runs; costs CPU).
+    validate_responses: bool = False
+    max_body_bytes: int = MiB
+    #: `limits` storage URI for rate-limit counters shared by several processes (e.g. redis://…).
+    rate_limit_storage: str | None = None
+    #: When set, /_sandbox requires `Authorization: Bearer <admin_token>`.
+    admin_token: str | None = None
+
+    @property
+    def solo(self) -> bool:
+        return len(self.apis) == 1
+
+    def budget(self, api: str, plan: str, default: int) -> int:
+        return self.plans.get(f"{api}.{plan}", self.plans.get(plan, default))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        if "LEAD_SANDBOX_DB" in env:
+            values["db"] = env["LEAD_SANDBOX_DB"]
+        if "LEAD_SANDBOX_SEED" in env:
+            values["seed"] = int(env["LEAD_SANDBOX_SEED"])
+        if "LEAD_SANDBOX_ADMIN_TOKEN" in env:
+            values["admin_token"] = env["LEAD_SANDBOX_ADMIN_TOKEN"]
+        if "LEAD_SANDBOX_RATE_LIMIT_STORAGE" in env:
+            values["rate_limit_storage"] = env["LEAD_SANDBOX_RATE_LIMIT_STORAGE"]
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def parse_plan_overrides(items: list[str]) -> dict[str, int]:
+    """`["growth=100000", "hadar.starter=5"]` -> mapping; raises ValueError on a bad item."""
+    out: dict[str, int] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value.isdigit() or int(value) < 1:
+            raise ValueError(f"--plan takes NAME=PER_MINUTE with a positive integer, got {item!r}")
+        out[name.strip()] = int(value)
+    return out

@@ -1,0 +1,1 @@
+"""Plumbing with no web framework imports: store, clock, ids, pagination, idempotency, rate limits."""

@@ -1,0 +1,73 @@
+"""The sandbox clock: real time unless frozen or advanced (test clocks, like Stripe's)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Callable
+
+
+def utc_iso(moment: datetime) -> str:
+    """RFC 3339 with milliseconds and a `Z`, the format every vendor page shows."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+class Clock:
+    """Wall time shifted by an offset, or frozen at one instant.
+
+    Everything time-dependent (ids, created_at, idempotency expiry, webhook retries) asks this object,
+    never `datetime.now()`, so tests and the control plane can move time.
+    """
+
+    def __init__(self, source: Callable[[], datetime] | None = None) -> None:
+        self._source = source or (lambda: datetime.now(UTC))
+        self._offset = timedelta(0)
+        self._frozen_at: datetime | None = None
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        frozen = self._frozen_at
+        if frozen is not None:
+            return frozen
+        return self._source() + self._offset
+
+    def now_iso(self) -> str:
+        return utc_iso(self.now())
+
+    def timestamp(self) -> float:
+        return self.now().timestamp()
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
+
+    def freeze(self, at: datetime | None = None) -> datetime:
+        with self._lock:
+            self._frozen_at = (at or self.now()).astimezone(UTC)
+            return self._frozen_at
+
+    def unfreeze(self) -> None:
+        """Resume ticking from the frozen instant (time does not jump back to the wall clock)."""
+        with self._lock:
+            if self._frozen_at is not None:
+                self._offset = self._frozen_at - self._source()
+                self._frozen_at = None
+
+    def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta(0):
+            raise ValueError("the sandbox clock only moves forward")
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at += delta
+            else:
+                self._offset += delta
+        return self.now()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._offset = timedelta(0)
+            self._frozen_at = None

@@ -1,0 +1,86 @@
+"""Vendor-neutral error classes. Each carries an HTTP status and a *kind*; each API's `errors.py`
+maps kinds to its own wire codes and envelope, in one place."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Mapping
+
+
+class SandboxError(Exception):
+    """Base of every error the sandbox answers with. Models raise these; one renderer per API writes them."""
+
+    status: ClassVar[int] = 500
+    kind: ClassVar[str] = "internal"
+    default_message: ClassVar[str] = "Internal error"
+    #: A vendor-specific wire code that bypasses the kind -> code map (e.g. `outside_24h_window`).
+    code: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        field: str | None = None,
+        details: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.field = field
+        self.details = details
+        self.headers: dict[str, str] = dict(headers or {})
+        super().__init__(self.message)
+
+
+class ValidationFailed(SandboxError):
+    status, kind, default_message = 400, "validation", "The request is invalid"
+
+
+class Unauthorized(SandboxError):
+    status, kind, default_message = 401, "unauthorized", "Missing or malformed credentials"
+
+
+class InvalidApiKey(SandboxError):
+    status, kind, default_message = 401, "invalid_api_key", "The API key is not valid"
+
+
+class Forbidden(SandboxError):
+    status, kind, default_message = 403, "forbidden", "This key is not allowed to do that"
+
+
+class NotFound(SandboxError):
+    status, kind, default_message = 404, "not_found", "Resource not found"
+
+
+class TenantNotFound(SandboxError):
+    status, kind, default_message = 404, "tenant_not_found", "No tenant answers at this address"
+
+
+class MethodNotAllowed(SandboxError):
+    status, kind, default_message = 405, "method_not_allowed", "Method not allowed on this path"
+
+
+class Conflict(SandboxError):
+    status, kind, default_message = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(SandboxError):
+    status, kind, default_message = 413, "payload_too_large", "Request body is larger than 1 MiB"
+
+
+class UnsupportedMediaType(SandboxError):
+    status, kind, default_message = 415, "unsupported_media_type", "Send the body as application/json"
+
+
+class Unprocessable(SandboxError):
+    status, kind, default_message = 422, "unprocessable", "The request cannot be processed"
+
+
+class RateLimited(SandboxError):
+    status, kind, default_message = 429, "rate_limited", "Too many requests; honour Retry-After"
+
+
+class InternalError(SandboxError):
+    status, kind, default_message = 500, "internal", "Internal error"
+
+
+class ServiceUnavailable(SandboxError):
+    status, kind, default_message = 503, "service_unavailable", "A downstream provider is degraded"

@@ -1,0 +1,505 @@
+"""The one store: tenants, keys, records and idempotency entries, every read and write keyed by
+(api, tenant). Embedded SQLite by default (a file, so state survives restarts), `memory` for tests,
+or any SQLAlchemy URL for a shared deployment."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from sqlalchemy import (
+    JSON,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
+
+from sandbox.core import jsonio
+
+metadata = MetaData()
+
+tenants_table = Table(
+    "tenants",
+    metadata,
+    Column("api", String(32), primary_key=True),
+    Column("slug", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("plan", String(32), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+keys_table = Table(
+    "api_keys",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),  # SHA-256 hex; the key itself is never stored
+    Column("api", String(32), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("plan", String(32), nullable=False),
+    Column("last4", String(4), nullable=False),
+    Column("label", String(200), nullable=False, default=""),
+    Column("created_at", String(32), nullable=False),
+    Column("revoked_at", String(32), nullable=True),
+    Index("ix_api_keys_tenant", "api", "tenant"),
+)
+
+records_table = Table(
+    "records",
+    metadata,
+    # seq orders every list (newest first) and is what cursors point at: inserts never move it.
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("api", String(32), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("id", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("data", JSON, nullable=False),
+    UniqueConstraint("api", "tenant", "kind", "id", name="uq_records_id"),
+    Index("ix_records_scan", "api", "tenant", "kind", "seq"),
+)
+
+idempotency_table = Table(
+    "idempotency_keys",
+    metadata,
+    Column("api", String(32), primary_key=True),
+    Column("tenant", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | done
+    Column("status", Integer, nullable=True),
+    Column("headers", JSON, nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+)
+
+meta_table = Table(
+    "sandbox_meta",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("value", JSON, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    key_hash: str
+    api: str
+    tenant: str
+    role: str
+    plan: str
+    last4: str
+    label: str
+    created_at: str
+    revoked_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRecord:
+    api: str
+    slug: str
+    name: str
+    plan: str
+    data: dict[str, Any]
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One filter of a list: `field op value`. `created_at` is a column; anything else a JSON field."""
+
+    field: str
+    op: Literal["eq", "ne", "gte", "lte", "gt", "lt", "in", "icontains"]
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[dict[str, Any]]
+    #: seq of the last item when more items follow, else None
+    next_seq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyEntry:
+    fingerprint: str
+    state: str
+    status: int | None
+    headers: dict[str, str] | None
+    body: bytes | None
+    expires_at: str
+
+
+def _engine_for(url: str) -> Engine:
+    options: dict[str, Any] = {
+        "json_serializer": jsonio.dumps_str,
+        "json_deserializer": orjson.loads,
+    }
+    if url in ("memory", ":memory:", "sqlite://", "sqlite:///:memory:"):
+        engine = create_engine(
+            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}, **options
+        )
+    else:
+        if "://" not in url:  # a plain path means an SQLite file
+            Path(url).parent.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{url}"
+        connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
+        engine = create_engine(url, connect_args=connect_args, **options)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            # WAL + NORMAL: durable across restarts, without an fsync per request.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()
+
+    return engine
+
+
+class Store:
+    """Tenant-keyed persistence. Every method takes `api` and `tenant` first (LocalStack-style)."""
+
+    def __init__(self, url: str = "memory") -> None:
+        self.url = url
+        self.engine = _engine_for(url)
+        # SQLite serialises writers anyway; one lock keeps the shared in-memory connection safe when
+        # a test client or the webhook worker calls from another thread.
+        self._lock = threading.RLock()
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self._lock, self.engine.begin() as conn:
+            yield conn
+
+    # -- meta ---------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> Any:
+        with self.transaction() as conn:
+            return conn.execute(select(meta_table.c.value).where(meta_table.c.key == key)).scalar()
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self.transaction() as conn:
+            conn.execute(delete(meta_table).where(meta_table.c.key == key))
+            conn.execute(insert(meta_table).values(key=key, value=value))
+
+    def delete_meta(self, prefix: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(delete(meta_table).where(meta_table.c.key.startswith(prefix)))
+
+    # -- tenants ------------------------------------------------------------------------------
+    def put_tenant(self, tenant: TenantRecord) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                delete(tenants_table).where(
+                    and_(tenants_table.c.api == tenant.api, tenants_table.c.slug == tenant.slug)
+                )
+            )
+            conn.execute(
+                insert(tenants_table).values(
+                    api=tenant.api,
+                    slug=tenant.slug,
+                    name=tenant.name,
+                    plan=tenant.plan,
+                    data=tenant.data,
+                    created_at=tenant.created_at,
+                )
+            )
+
+    def get_tenant(self, api: str, slug: str) -> TenantRecord | None:
+        with self.transaction() as conn:
+            row = conn.execute(
+                select(tenants_table).where(and_(tenants_table.c.api == api, tenants_table.c.slug == slug))
+            ).first()
+        return TenantRecord(**row._asdict()) if row else None
+
+    def list_tenants(self, api: str | None = None) -> list[TenantRecord]:
+        query = select(tenants_table).order_by(tenants_table.c.api, tenants_table.c.created_at)
+        if api is not None:
+            query = query.where(tenants_table.c.api == api)
+        with self.transaction() as conn:
+            return [TenantRecord(**row._asdict()) for row in conn.execute(query)]
+
+    # -- keys ---------------------------------------------------------------------------------
+    def add_key(self, key: KeyRecord) -> None:
+        with self.transaction() as conn:
+            conn.execute(insert(keys_table).values(**_asdict(key)))
+
+    def find_key(self, key_hash: str) -> KeyRecord | None:
+        with self.transaction() as conn:
+            row = conn.execute(select(keys_table).where(keys_table.c.key_hash == key_hash)).first()
+        return KeyRecord(**row._asdict()) if row else None
+
+    def list_keys(self, api: str | None = None, tenant: str | None = None) -> list[KeyRecord]:
+        query = select(keys_table).order_by(keys_table.c.api, keys_table.c.tenant, keys_table.c.created_at)
+        if api is not None:
+            query = query.where(keys_table.c.api == api)
+        if tenant is not None:
+            query = query.where(keys_table.c.tenant == tenant)
+        with self.transaction() as conn:
+            return [KeyRecord(**row._asdict()) for row in conn.execute(query)]
+
+    def revoke_key(self, key_hash: str, at: str) -> bool:
+        with self.transaction() as conn:
+            result = conn.execute(
+                update(keys_table)
+                .where(and_(keys_table.c.key_hash == key_hash, keys_table.c.revoked_at.is_(None)))
+                .values(revoked_at=at)
+            )
+        return result.rowcount > 0
+
+    # -- records ------------------------------------------------------------------------------
+    def collection(self, api: str, tenant: str, kind: str) -> Collection:
+        return Collection(self, api, tenant, kind)
+
+    def insert_records(
+        self, api: str, tenant: str, kind: str, rows: Iterable[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        """Bulk insert of (id, created_at, data), in the order given (seeding)."""
+        values = [
+            {"api": api, "tenant": tenant, "kind": kind, "id": rid, "created_at": created, "data": data}
+            for rid, created, data in rows
+        ]
+        if values:
+            with self.transaction() as conn:
+                conn.execute(insert(records_table), values)
+
+    # -- idempotency --------------------------------------------------------------------------
+    def idempotency_reserve(
+        self, api: str, tenant: str, key: str, fingerprint: str, now: str, expires_at: str
+    ) -> IdempotencyEntry | None:
+        """Claim `key` for a request. Returns None when claimed, else the live entry that holds it.
+
+        The primary key makes the claim atomic, so concurrent requests (even from several workers
+        on one database) cannot both run the handler.
+        """
+        t = idempotency_table
+        where = and_(t.c.api == api, t.c.tenant == tenant, t.c.key == key)
+        with self.transaction() as conn:
+            row = conn.execute(select(t).where(where)).first()
+            if row is not None and row.expires_at > now:
+                return IdempotencyEntry(
+                    row.fingerprint, row.state, row.status, row.headers, row.body, row.expires_at
+                )
+            if row is not None:  # expired: the key is free again
+                conn.execute(delete(t).where(where))
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        insert(t).values(
+                            api=api,
+                            tenant=tenant,
+                            key=key,
+                            fingerprint=fingerprint,
+                            state="pending",
+                            created_at=now,
+                            expires_at=expires_at,
+                        )
+                    )
+            except IntegrityError:
+                row = conn.execute(select(t).where(where)).first()
+                assert row is not None
+                return IdempotencyEntry(
+                    row.fingerprint, row.state, row.status, row.headers, row.body, row.expires_at
+                )
+        return None
+
+    def idempotency_get(self, api: str, tenant: str, key: str) -> IdempotencyEntry | None:
+        t = idempotency_table
+        with self.transaction() as conn:
+            row = conn.execute(
+                select(t).where(and_(t.c.api == api, t.c.tenant == tenant, t.c.key == key))
+            ).first()
+        if row is None:
+            return None
+        return IdempotencyEntry(row.fingerprint, row.state, row.status, row.headers, row.body, row.expires_at)
+
+    def idempotency_complete(
+        self, api: str, tenant: str, key: str, status: int, headers: dict[str, str], body: bytes
+    ) -> None:
+        t = idempotency_table
+        with self.transaction() as conn:
+            conn.execute(
+                update(t)
+                .where(and_(t.c.api == api, t.c.tenant == tenant, t.c.key == key))
+                .values(state="done", status=status, headers=headers, body=body)
+            )
+
+    def idempotency_release(self, api: str, tenant: str, key: str) -> None:
+        t = idempotency_table
+        with self.transaction() as conn:
+            conn.execute(delete(t).where(and_(t.c.api == api, t.c.tenant == tenant, t.c.key == key)))
+
+    def idempotency_purge(self, now: str) -> int:
+        t = idempotency_table
+        with self.transaction() as conn:
+            return conn.execute(delete(t).where(t.c.expires_at <= now)).rowcount
+
+    # -- reset --------------------------------------------------------------------------------
+    def wipe(self, api: str | None = None, tenant: str | None = None) -> None:
+        """Delete everything of one API (or tenant), records, keys and tenant rows included."""
+        with self.transaction() as conn:
+            for table, tenant_col in (
+                (records_table, records_table.c.tenant),
+                (keys_table, keys_table.c.tenant),
+                (idempotency_table, idempotency_table.c.tenant),
+                (tenants_table, tenants_table.c.slug),
+            ):
+                conditions = []
+                if api is not None:
+                    conditions.append(table.c.api == api)
+                if tenant is not None:
+                    conditions.append(tenant_col == tenant)
+                conn.execute(delete(table).where(and_(true(), *conditions)))
+
+
+def _asdict(record: Any) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in record.__slots__}
+
+
+class Collection:
+    """One kind of record of one tenant: the only way handlers and models reach stored records."""
+
+    __slots__ = ("store", "api", "tenant", "kind", "_scope")
+
+    def __init__(self, store: Store, api: str, tenant: str, kind: str) -> None:
+        self.store = store
+        self.api = api
+        self.tenant = tenant
+        self.kind = kind
+        t = records_table
+        self._scope = and_(t.c.api == api, t.c.tenant == tenant, t.c.kind == kind)
+
+    def insert(self, record_id: str, created_at: str, data: dict[str, Any]) -> int:
+        with self.store.transaction() as conn:
+            result = conn.execute(
+                insert(records_table).values(
+                    api=self.api,
+                    tenant=self.tenant,
+                    kind=self.kind,
+                    id=record_id,
+                    created_at=created_at,
+                    data=data,
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def get(self, record_id: str) -> dict[str, Any] | None:
+        t = records_table
+        with self.store.transaction() as conn:
+            return conn.execute(select(t.c.data).where(and_(self._scope, t.c.id == record_id))).scalar()
+
+    def replace(self, record_id: str, data: dict[str, Any]) -> bool:
+        t = records_table
+        with self.store.transaction() as conn:
+            result = conn.execute(update(t).where(and_(self._scope, t.c.id == record_id)).values(data=data))
+        return result.rowcount > 0
+
+    def delete(self, record_id: str) -> bool:
+        t = records_table
+        with self.store.transaction() as conn:
+            result = conn.execute(delete(t).where(and_(self._scope, t.c.id == record_id)))
+        return result.rowcount > 0
+
+    def _conditions(self, where: Sequence[Condition]) -> list[Any]:
+        t = records_table
+        out = []
+        for cond in where:
+            if cond.field == "created_at":
+                column: Any = t.c.created_at
+            elif isinstance(cond.value, bool):
+                column = t.c.data[cond.field].as_boolean()
+            elif isinstance(cond.value, int):
+                column = t.c.data[cond.field].as_integer()
+            elif isinstance(cond.value, float):
+                column = t.c.data[cond.field].as_float()
+            else:
+                column = t.c.data[cond.field].as_string()
+            if cond.op == "eq":
+                out.append(column == cond.value)
+            elif cond.op == "ne":
+                out.append(column != cond.value)
+            elif cond.op == "gte":
+                out.append(column >= cond.value)
+            elif cond.op == "lte":
+                out.append(column <= cond.value)
+            elif cond.op == "gt":
+                out.append(column > cond.value)
+            elif cond.op == "lt":
+                out.append(column < cond.value)
+            elif cond.op == "in":
+                out.append(column.in_(list(cond.value)))
+            elif cond.op == "icontains":
+                escaped = str(cond.value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                out.append(func.lower(column).like(f"%{escaped.lower()}%", escape="\\"))
+        return out
+
+    def page(self, where: Sequence[Condition] = (), *, before_seq: int | None, limit: int) -> Page:
+        """Newest first; `before_seq` continues after a previous page (cursor pagination)."""
+        t = records_table
+        conditions = [self._scope, *self._conditions(where)]
+        if before_seq is not None:
+            conditions.append(t.c.seq < before_seq)
+        query = select(t.c.seq, t.c.data).where(and_(*conditions)).order_by(t.c.seq.desc()).limit(limit + 1)
+        with self.store.transaction() as conn:
+            rows = conn.execute(query).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page([row.data for row in rows], rows[-1].seq if more and rows else None)
+
+    def offset_page(self, where: Sequence[Condition] = (), *, offset: int, limit: int) -> tuple[list[dict], int]:
+        """Newest first, page/limit style: (items, total)."""
+        t = records_table
+        conditions = and_(self._scope, *self._conditions(where))
+        with self.store.transaction() as conn:
+            total = conn.execute(select(func.count()).select_from(t).where(conditions)).scalar_one()
+            rows = conn.execute(
+                select(t.c.data).where(conditions).order_by(t.c.seq.desc()).offset(offset).limit(limit)
+            ).scalars()
+            return list(rows), int(total)
+
+    def count(self, where: Sequence[Condition] = ()) -> int:
+        t = records_table
+        with self.store.transaction() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(t).where(and_(self._scope, *self._conditions(where)))
+                ).scalar_one()
+            )
+
+    def all(self, where: Sequence[Condition] = ()) -> list[dict[str, Any]]:
+        t = records_table
+        with self.store.transaction() as conn:
+            return list(
+                conn.execute(
+                    select(t.c.data).where(and_(self._scope, *self._conditions(where))).order_by(t.c.seq)
+                ).scalars()
+            )

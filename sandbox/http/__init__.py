@@ -1,0 +1,1 @@
+"""Thin ASGI/Connexion adapters: request context, middleware, error rendering, docs."""

@@ -1,0 +1,38 @@
+"""The request context handlers read: runtime, API, tenant principal, trace id."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sandbox.core.errors import Unauthorized
+
+if TYPE_CHECKING:
+    from sandbox.core.auth import Principal
+    from sandbox.runtime import Mount, Runtime
+
+
+@dataclass(slots=True)
+class RequestContext:
+    runtime: Runtime
+    trace_id: str
+    mount: Mount | None = None
+    principal: Principal | None = None
+
+    @property
+    def tenant(self) -> str:
+        if self.principal is None:  # a secured operation always has one; this guards spec mistakes
+            raise Unauthorized()
+        return self.principal.tenant
+
+
+_current: ContextVar[RequestContext] = ContextVar("lead_sandbox_request")
+
+
+def current() -> RequestContext:
+    return _current.get()
+
+
+def bind(context: RequestContext) -> None:
+    _current.set(context)

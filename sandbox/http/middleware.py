@@ -1,0 +1,254 @@
+"""Cross-cutting behaviour as thin ASGI middleware over `sandbox.core`:
+
+- `EdgeMiddleware` (outermost, before Connexion's exception handling): trace id, which API a path
+  belongs to, the body-size limit, and the headers every response carries (trace id, rate limits).
+- `GateMiddleware` (after routing, before Connexion's security): the vendor's key auth, roles and
+  per-key rate limits, so 401/403/429 come out in the vendor's own words.
+- `IdempotencyMiddleware` (after validation): replay the first response of an Idempotency-Key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandbox.core import errors as E
+from sandbox.core import idempotency
+from sandbox.core.auth import SAFE_METHODS, Principal, authenticate
+from sandbox.core.clock import utc_iso
+from sandbox.http import context as request_context
+from sandbox.http.errors import render
+from sandbox.runtime import Runtime
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        runtime = self.runtime
+        trace_id = runtime.trace_id()
+        mount = runtime.mount_at(scope["path"])
+        state = scope.setdefault("state", {})
+        state["trace_id"] = trace_id
+        state["mount"] = mount
+        request_context.bind(request_context.RequestContext(runtime, trace_id, mount))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Trace-Id"] = trace_id
+                rate = state.get("rate")
+                if rate is not None:
+                    for name, value in rate.headers().items():
+                        headers[name] = value
+            await send(message)
+
+        limit = runtime.config.max_body_bytes
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(scope, send_with_headers, E.PayloadTooLarge())
+            return
+
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:  # chunked bodies carry no Content-Length
+                    raise E.PayloadTooLarge()
+            return message
+
+        await self.app(scope, receive_limited, send_with_headers)
+
+    @staticmethod
+    async def _reject(scope: Scope, send: Send, error: E.SandboxError) -> None:
+        status, body, headers = render(scope, error)
+        raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class GateMiddleware:
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        mount = state.get("mount")
+        if mount is None:
+            await self.app(scope, receive, send)
+            return
+        api = mount.api
+        routing = scope.get("extensions", {}).get("connexion_routing", {})
+        operation_id = routing.get("operation_id")
+        principal: Principal | None = None
+        failure: E.SandboxError | None = None
+        if operation_id in mount.secured:
+            try:
+                principal = authenticate(
+                    api.auth, api.name, _header(scope, api.auth.header.encode()), self.runtime.store
+                )
+            except E.SandboxError as exc:
+                failure = exc
+        if api.plans:
+            if principal is not None:
+                bucket = f"{api.name}:key:{principal.key_hash}"
+                budget = self.runtime.budget(api, principal.plan)
+            else:  # no valid key: limited per client address on the lowest plan
+                client = scope.get("client") or ("-", 0)
+                bucket = f"{api.name}:addr:{client[0]}"
+                budget = self.runtime.budget(api, api.anonymous_plan or min(api.plans, key=api.plans.get))
+            rate = self.runtime.limiter.hit(bucket, budget)
+            state["rate"] = rate
+            if not rate.allowed:
+                raise E.RateLimited(
+                    f"Rate limit of {rate.limit} requests per minute exceeded; retry after the window resets",
+                    headers={"Retry-After": str(rate.retry_after())},
+                )
+        if failure is not None:
+            raise failure
+        if principal is not None and scope["method"] not in SAFE_METHODS and not principal.can_write:
+            raise E.Forbidden("This key is read-only: it cannot create, change or delete anything")
+        state["principal"] = principal
+        request_context.current().principal = principal
+        await self.app(scope, receive, send)
+
+
+class IdempotencyMiddleware:
+    """Stores the first response per (tenant, key) for the TTL and replays it; same key with another
+    payload is a conflict; a concurrent duplicate waits for the first and gets its response."""
+
+    WAIT_SECONDS = 30.0
+
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = scope.get("state", {}) if scope["type"] == "http" else {}
+        mount = state.get("mount")
+        principal = state.get("principal")
+        key = _header(scope, b"idempotency-key") if scope["type"] == "http" else None
+        if (
+            key is None
+            or mount is None
+            or principal is None
+            or not mount.api.idempotency
+            or scope["method"] in SAFE_METHODS
+        ):
+            await self.app(scope, receive, send)
+            return
+        if not key.strip() or len(key) > idempotency.MAX_KEY_LENGTH:
+            raise E.ValidationFailed(
+                f"Idempotency-Key must be 1 to {idempotency.MAX_KEY_LENGTH} characters", field="Idempotency-Key"
+            )
+
+        body = await _read_body(receive)
+        relative_path = scope["path"][len(mount.prefix) :]
+        fingerprint = idempotency.fingerprint(scope["method"], relative_path, body)
+        store, clock = self.runtime.store, self.runtime.clock
+        api, tenant = mount.api.name, principal.tenant
+        deadline = time.monotonic() + self.WAIT_SECONDS
+        while True:
+            now = clock.now()
+            existing = store.idempotency_reserve(
+                api, tenant, key, fingerprint, utc_iso(now), utc_iso(now + idempotency.DEFAULT_TTL)
+            )
+            outcome = idempotency.decide(existing, fingerprint)
+            if outcome.decision is idempotency.Decision.CONFLICT:
+                raise E.Conflict(
+                    "Idempotency-Key was already used with a different request payload; "
+                    "use a new key for a new request",
+                    field="Idempotency-Key",
+                )
+            if outcome.decision is idempotency.Decision.REPLAY:
+                assert outcome.entry is not None
+                await _replay(send, outcome.entry)
+                return
+            if outcome.decision is idempotency.Decision.PROCEED:
+                break
+            if time.monotonic() > deadline:
+                raise E.Conflict("A request with this Idempotency-Key is still in progress", field="Idempotency-Key")
+            await asyncio.sleep(0.01)
+
+        captured: dict[str, Any] = {"status": None, "headers": {}, "body": []}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = {
+                    k.decode("latin-1"): v.decode("latin-1")
+                    for k, v in message.get("headers", [])
+                    if k.lower() != b"content-length"
+                }
+            elif message["type"] == "http.response.body":
+                captured["body"].append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, _replay_receive(body, receive), capture)
+        except BaseException:
+            store.idempotency_release(api, tenant, key)
+            raise
+        status = captured["status"]
+        if status is not None and idempotency.should_store(status):
+            store.idempotency_complete(api, tenant, key, status, captured["headers"], b"".join(captured["body"]))
+        else:
+            store.idempotency_release(api, tenant, key)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _replay_receive(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _replay(send: Send, entry: idempotency.IdempotencyEntry) -> None:
+    body = entry.body or b""
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in (entry.headers or {}).items()]
+    headers.append((b"content-length", str(len(body)).encode()))
+    headers.append((b"idempotent-replayed", b"true"))
+    await send({"type": "http.response.start", "status": entry.status or 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
