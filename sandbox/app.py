@@ -89,7 +89,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
     app.add_middleware(EdgeMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime)
     app.add_middleware(SwaggerDocsMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, pages=docs_pages)
     app.add_middleware(GateMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, runtime=runtime)
-    app.add_middleware(IdempotencyMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT, runtime=runtime)
+    # Before validation: a reused key with another payload is a conflict even when that payload is
+    # invalid; validation errors are exceptions, so they are never stored (Stripe's rule).
+    app.add_middleware(IdempotencyMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION, runtime=runtime)
 
     # Status handlers win over class handlers for HTTPExceptions, so register both kinds.
     for status in range(400, 600):

@@ -19,7 +19,7 @@ class Config:
     seed: int = 42
     #: APIs to serve; empty means all. Exactly one means the vendor's own paths (`/v1`, `/api/v1`…).
     apis: tuple[str, ...] = ()
-    #: Plan budget overrides, per minute: `{"growth": 100000}` or `{"hadar.growth": 100000}`.
+    #: Plan budget overrides, per minute: `{"growth": 100000}`, `{"hadar.growth": 100000}`, `{"*": 100000}`.
     plans: Mapping[str, int] = field(default_factory=dict)
     #: Validate every response against the spec (on in tests and contract runs; costs CPU).
     validate_responses: bool = False
@@ -34,7 +34,10 @@ class Config:
         return len(self.apis) == 1
 
     def budget(self, api: str, plan: str, default: int) -> int:
-        return self.plans.get(f"{api}.{plan}", self.plans.get(plan, default))
+        for name in (f"{api}.{plan}", plan, "*"):  # most specific override wins
+            if name in self.plans:
+                return self.plans[name]
+        return default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:

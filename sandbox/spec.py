@@ -166,21 +166,27 @@ def first_error(schema: dict[str, Any], instance: Any) -> Any | None:
     return min(validator.iter_errors(instance), key=lambda err: len(list(err.instance_path)))
 
 
+_JSON_NULL = object()  # a body that is literally `null`, unlike an absent body (None)
+
+
 class Body2020(JSONRequestBodyValidator):
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([chunk async for chunk in stream])
-        if not raw:
+        if not raw.strip():
             return None
         try:
-            return orjson.loads(raw)
+            parsed = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:  # includes bodies that are not UTF-8
             raise ValidationFailed(f"Request body is not valid JSON: {exc}", field="body") from None
+        return _JSON_NULL if parsed is None else parsed
 
     def _validate(self, body: Any) -> dict | None:
         if body is None:
             if self._nullable or not self._required:
                 return None
             raise ValidationFailed("Request body must not be empty", field="body")
+        if body is _JSON_NULL:
+            body = None
         error = first_error(self._schema, body)
         if error is not None:
             field, message = describe(error, self._schema.get("x-error-prefix"))

@@ -4,7 +4,7 @@
   belongs to, the body-size limit, and the headers every response carries (trace id, rate limits).
 - `GateMiddleware` (after routing, before Connexion's security): the vendor's key auth, roles and
   per-key rate limits, so 401/403/429 come out in the vendor's own words.
-- `IdempotencyMiddleware` (after validation): replay the first response of an Idempotency-Key.
+- `IdempotencyMiddleware` (after auth, before validation): replay the first response of an Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox.apis.base import ApiDefinition
 from sandbox.core import errors as E
 from sandbox.core import idempotency
 from sandbox.core.auth import SAFE_METHODS, Principal, authenticate
@@ -30,6 +31,13 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
+
+
+def anonymous_bucket(runtime: Runtime, api: ApiDefinition, scope: Scope) -> tuple[str, int]:
+    """Requests without a valid key are limited per client address on the lowest plan."""
+    client = scope.get("client") or ("-", 0)
+    plan = api.anonymous_plan or min(api.plans, key=lambda name: api.plans[name])
+    return f"{api.name}:addr:{client[0]}", runtime.budget(api, plan)
 
 
 class EdgeMiddleware:
@@ -54,6 +62,10 @@ class EdgeMiddleware:
                 headers = MutableHeaders(scope=message)
                 headers["X-Trace-Id"] = trace_id
                 rate = state.get("rate")
+                if rate is None and mount is not None and mount.api.plans:
+                    # No operation matched (404/405), so the gate did not run: count the request
+                    # per client address, so that every response still carries the headers.
+                    rate = state["rate"] = runtime.limiter.hit(*anonymous_bucket(runtime, mount.api, scope))
                 if rate is not None:
                     for name, value in rate.headers().items():
                         headers[name] = value
@@ -117,10 +129,8 @@ class GateMiddleware:
             if principal is not None:
                 bucket = f"{api.name}:key:{principal.key_hash}"
                 budget = self.runtime.budget(api, principal.plan)
-            else:  # no valid key: limited per client address on the lowest plan
-                client = scope.get("client") or ("-", 0)
-                bucket = f"{api.name}:addr:{client[0]}"
-                budget = self.runtime.budget(api, api.anonymous_plan or min(api.plans, key=api.plans.get))
+            else:
+                bucket, budget = anonymous_bucket(self.runtime, api, scope)
             rate = self.runtime.limiter.hit(bucket, budget)
             state["rate"] = rate
             if not rate.allowed:

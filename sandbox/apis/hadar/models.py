@@ -47,6 +47,15 @@ def page(ws: Workspace, kind: str, where: list[Condition], cursor: str | None, l
     }
 
 
+def timestamp(value: str) -> str:
+    """A client-sent (schema-valid) date-time, normalised to UTC milliseconds. An instant that UTC
+    cannot represent (year 1 with a positive offset, year 9999 with a negative one) is kept as sent."""
+    try:
+        return utc_iso(parse_iso(value))
+    except ValueError:
+        return value
+
+
 def _get(ws: Workspace, kind: str, record_id: str, missing: type[NotFound]) -> dict[str, Any]:
     record = ws.collection(kind).get(record_id)
     if record is None:
@@ -193,7 +202,7 @@ def list_leads(
     if score_min is not None:
         where.append(Condition("score", "gte", score_min))
     if created_after is not None:
-        where.append(Condition("created_at", "gt", utc_iso(parse_iso(created_after))))
+        where.append(Condition("created_at", "gt", timestamp(created_after)))
     if assigned_to is not None:
         where.append(Condition("assigned_to", "eq", assigned_to))
     if status is not None:
@@ -282,7 +291,7 @@ def create_booking(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
         "lead_id": body["lead_id"],
         "property_id": property_id,
         "type": body.get("type", "viewing"),
-        "scheduled_at": utc_iso(parse_iso(body["scheduled_at"])),
+        "scheduled_at": timestamp(body["scheduled_at"]),
         "duration_minutes": body.get("duration_minutes", 60),
         "status": "confirmed",
         "agent_name": body.get("agent_name"),

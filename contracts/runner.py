@@ -1,0 +1,117 @@
+"""Run the contract suite for one API against the sandbox (fresh, on loopback) or any base URL."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from contracts.sandbox_server import running_sandbox
+from contracts.vendors import VENDORS, Conventions
+from sandbox.config import Config
+from sandbox.spec import spec_path
+
+KEY_ENV = "LEAD_SANDBOX_KEY"
+OTHER_KEY_ENV = "LEAD_SANDBOX_OTHER_KEY"
+UNLIMITED = 10**9
+
+
+class UnsafeTarget(Exception):
+    """A live key aimed at a non-loopback host: the suite creates records and triggers sends."""
+
+
+@dataclass(frozen=True)
+class ContractOptions:
+    api: str
+    base_url: str | None = None
+    key: str | None = None
+    other_key: str | None = None
+    max_examples: int = 25
+    workers: int = 1
+    seed: int | None = None
+    junit_xml: str | None = None
+    phases: str | None = None
+    extra_args: tuple[str, ...] = field(default_factory=tuple)
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost") or host.endswith(".localtest.me"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def guard(conv: Conventions, base_url: str, *keys: str | None) -> None:
+    if is_loopback(base_url):
+        return
+    for key in keys:
+        if key and key.startswith(conv.live_prefixes):
+            raise UnsafeTarget(
+                f"refusing to run against {base_url} with a live key ({key[:12]}…): the contract suite "
+                "creates records and would trigger real sends. Use a test key."
+            )
+
+
+def command(conv: Conventions, options: ContractOptions, base_url: str, key: str) -> list[str]:
+    cmd = [
+        sys.executable, "-m", "schemathesis.cli", "run", str(spec_path(conv.spec_file)),
+        "--url", base_url,
+        "--header", f"{conv.auth_header}: {conv.auth(key)}",
+        "--max-examples", str(options.max_examples),
+        "--workers", str(options.workers),
+        "--rate-limit", "auto",  # honour 429 Retry-After
+        "--mode", "all",
+        "--phases", options.phases or "examples,coverage,fuzzing,stateful",
+        "--checks", "all",
+        "--suppress-health-check", "all",
+        "--no-color",
+    ]
+    if options.seed is not None:
+        cmd += ["--seed", str(options.seed)]
+    if options.junit_xml:
+        Path(options.junit_xml).parent.mkdir(parents=True, exist_ok=True)
+        cmd += ["--report", "junit", "--report-junit-path", options.junit_xml]
+    return cmd + list(options.extra_args)
+
+
+def run_contract(options: ContractOptions, *, sandbox_config: Config | None = None) -> int:
+    """Exit code of the run: 0 only when every check passed."""
+    conv = VENDORS[options.api]
+    default_key, default_other = conv.default_keys()
+    key = options.key or os.environ.get(KEY_ENV) or default_key
+    other = options.other_key or os.environ.get(OTHER_KEY_ENV)
+    if options.base_url is not None:
+        guard(conv, options.base_url, key, other)
+        return _schemathesis(conv, options, options.base_url.rstrip("/"), key, other)
+    config = sandbox_config or Config(
+        db="memory",
+        apis=(options.api,),
+        # Limits stay evaluated (headers, counting) but never trip during the run.
+        plans={"*": UNLIMITED},
+        validate_responses=True,
+    )
+    with running_sandbox(config) as origin:
+        print(f"contract: {options.api} sandbox on {origin}{conv.solo_base} (fresh in-memory state)", flush=True)
+        return _schemathesis(conv, options, origin + conv.solo_base, key, other or default_other)
+
+
+def _schemathesis(conv: Conventions, options: ContractOptions, base_url: str, key: str, other: str | None) -> int:
+    env = dict(os.environ)
+    env["SCHEMATHESIS_HOOKS"] = "contracts.hooks"
+    env["LEAD_SANDBOX_CONTRACT_API"] = conv.api
+    env["LEAD_SANDBOX_CONTRACT_KEY"] = key
+    if other:
+        env["LEAD_SANDBOX_CONTRACT_OTHER_KEY"] = other
+    else:
+        env.pop("LEAD_SANDBOX_CONTRACT_OTHER_KEY", None)
+    # Make `contracts` importable for the hooks whether or not the project is installed.
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.call(command(conv, options, base_url, key), env=env)

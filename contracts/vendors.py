@@ -1,0 +1,83 @@
+"""What each vendor promises beyond its schemas: envelope, error catalogue, headers, idempotency,
+pagination style. Our checks read these; the default keys come from `fixtures/`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
+
+from sandbox.seeding import load_fixture
+
+
+def _hadar_envelope(status: int, body: Any) -> str | None:
+    if not isinstance(body, dict) or set(body) != {"data", "error"}:
+        return "body must be exactly {data, error}"
+    if (body["data"] is None) == (body["error"] is None):
+        return "exactly one of data and error must be non-null"
+    if status >= 400 and body["error"] is None:
+        return f"a {status} must carry an error"
+    if status < 400 and body["data"] is None:
+        return f"a {status} must carry data"
+    return None
+
+
+def _hadar_error(body: Any) -> tuple[str | None, str | None]:
+    """(code, trace_id) of an error body."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None, None
+    return error.get("code"), error.get("trace_id")
+
+
+def _hadar_error_field(body: Any) -> str | None:
+    error = body.get("error") if isinstance(body, dict) else None
+    return error.get("field") if isinstance(error, dict) else None
+
+
+@dataclass(frozen=True)
+class Conventions:
+    api: str
+    spec_file: str
+    #: mount of a single-API sandbox (what `serve --api NAME` serves)
+    solo_base: str
+    auth_header: str
+    auth_format: str  # "Bearer {key}" or "{key}"
+    live_prefixes: tuple[str, ...]
+    envelope: Callable[[int, Any], str | None]
+    error: Callable[[Any], tuple[str | None, str | None]]
+    error_field: Callable[[Any], str | None]
+    trace_id: bool
+    rate_limited: bool
+    idempotency: bool
+    pagination: Literal["cursor", "page", None]
+
+    def auth(self, key: str) -> str:
+        return self.auth_format.format(key=key)
+
+    def default_keys(self) -> tuple[str, str]:
+        """(primary, other tenant) admin keys on the highest plan of each of the first two tenants."""
+        tenants = load_fixture(self.api)["tenants"]
+        chosen = []
+        for tenant in tenants[:2]:
+            admin = [k for k in tenant["keys"] if k.get("role", "admin") == "admin"]
+            chosen.append(admin[0]["key"])
+        return chosen[0], chosen[1]
+
+
+VENDORS: dict[str, Conventions] = {
+    "hadar": Conventions(
+        api="hadar",
+        spec_file="hadar.yaml",
+        solo_base="/v1",
+        auth_header="Authorization",
+        auth_format="Bearer {key}",
+        live_prefixes=("hdr_live_",),
+        envelope=_hadar_envelope,
+        error=_hadar_error,
+        error_field=_hadar_error_field,
+        trace_id=True,
+        rate_limited=True,
+        idempotency=True,
+        pagination="cursor",
+    ),
+}

@@ -1,0 +1,195 @@
+"""`lead-sandbox serve | keys | reset | contract` (also `python -m sandbox`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from sandbox.config import DEFAULT_DB, Config, parse_plan_overrides
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lead-sandbox", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="start the sandbox")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=4010)
+    serve.add_argument("--db", default=DEFAULT_DB, help="SQLite file (default), 'memory', or an SQLAlchemy URL")
+    serve.add_argument("--seed", type=int, default=42)
+    serve.add_argument("--api", action="append", default=[], help="serve only this API (repeatable)")
+    serve.add_argument("--plan", action="append", default=[], metavar="NAME=PER_MINUTE",
+                       help="override a rate-limit plan's budget, e.g. growth=100000 or hadar.starter=5")
+    serve.add_argument("--validate-responses", action="store_true", help="check every response against the spec")
+    serve.add_argument("--admin-token", default=None, help="require this bearer token on /_sandbox")
+
+    keys = sub.add_parser("keys", help="list tenants and their test keys")
+    keys.add_argument("--db", default=DEFAULT_DB)
+    keys.add_argument("--seed", type=int, default=42)
+    keys.add_argument("--json", action="store_true")
+    keys.add_argument("--api", action="append", default=[])
+
+    reset = sub.add_parser("reset", help="back to the seeded state")
+    reset.add_argument("--db", default=DEFAULT_DB)
+    reset.add_argument("--seed", type=int, default=42)
+    reset.add_argument("--api", default=None)
+    reset.add_argument("--tenant", default=None)
+
+    from contracts.cli import add_contract_parser
+
+    add_contract_parser(sub)
+    return parser
+
+
+def key_rows(config: Config) -> list[dict[str, Any]]:
+    """One row per key: fixture keys show their (public) value; minted keys only their last four."""
+    from sandbox.apis import registry
+    from sandbox.core.keys import hash_key
+    from sandbox.core.store import Store
+    from sandbox.seeding import ensure_seeded, load_fixture
+    from sandbox.runtime import Runtime
+
+    apis = {name: api for name, api in registry().items() if not config.apis or name in config.apis}
+    runtime = Runtime.build(config, apis)
+    ensure_seeded(runtime)
+    store: Store = runtime.store
+    rows = []
+    for name, api in apis.items():
+        known = {
+            hash_key(k["key"]): k["key"] for t in load_fixture(name)["tenants"] for k in t.get("keys", [])
+        }
+        tenants = {t.slug: t for t in store.list_tenants(name)}
+        for record in store.list_keys(name):
+            if record.revoked_at is not None:
+                continue
+            tenant = tenants.get(record.tenant)
+            rows.append(
+                {
+                    "api": name,
+                    "tenant": record.tenant,
+                    "tenant_name": tenant.name if tenant else record.tenant,
+                    "key": known.get(record.key_hash),
+                    "last4": record.last4,
+                    "role": record.role,
+                    "plan": record.plan,
+                    "base_path": api.bases(config.solo)[0].replace("{tenant}", record.tenant),
+                }
+            )
+    store.close()
+    return rows
+
+
+def _print_table(rows: list[dict[str, Any]], host: str, port: int) -> None:
+    width = max((len(r["key"] or "") for r in rows), default=20)
+    print(f"{'API':<10} {'BASE URL':<40} {'TENANT':<16} {'ROLE':<10} {'PLAN':<11} KEY")
+    for row in rows:
+        url = f"http://{host}:{port}{row['base_path']}"
+        key = row["key"] or f"…{row['last4']} (minted; shown once)"
+        print(f"{row['api']:<10} {url:<40} {row['tenant']:<16} {row['role']:<10} {row['plan']:<11} {key:<{width}}")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sandbox.app import create_app, runtime_of
+
+    try:
+        plans = parse_plan_overrides(args.plan)
+    except ValueError as exc:
+        print(f"lead-sandbox: {exc}", file=sys.stderr)
+        return 2
+    config = Config(
+        host=args.host,
+        port=args.port,
+        db=args.db,
+        seed=args.seed,
+        apis=tuple(args.api),
+        plans=plans,
+        validate_responses=args.validate_responses,
+        admin_token=args.admin_token,
+    )
+    try:
+        app = create_app(config)
+    except ValueError as exc:
+        print(f"lead-sandbox: {exc}", file=sys.stderr)
+        return 2
+    runtime = runtime_of(app)
+    print(f"lead-sandbox: {len(runtime.apis)} API(s), store {config.db}, seed {config.seed}")
+    _print_table(key_rows(config), config.host, config.port)
+    for api in runtime.apis.values():
+        if api.docs_path:
+            parent = "" if config.solo else f"/{api.name}"
+            print(f"docs: http://{config.host}:{config.port}{parent}{api.docs_path}/")
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                print(f"ready on http://{config.host}:{config.port}", flush=True)
+
+    server = Server(
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            access_log=False,
+            loop="auto",
+            http="auto",
+            lifespan="on",
+        )
+    )
+    server.run()
+    runtime.store.close()
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    rows = key_rows(Config(db=args.db, seed=args.seed, apis=tuple(args.api)))
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        _print_table(rows, "127.0.0.1", 4010)
+    return 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    from sandbox.apis import registry
+    from sandbox.core.store import Store
+    from sandbox.seeding import reset
+
+    apis = registry()
+    if args.api is not None and args.api not in apis:
+        print(f"lead-sandbox: unknown API {args.api!r}; choose from {', '.join(apis)}", file=sys.stderr)
+        return 2
+    if args.tenant is not None and args.api is None:
+        print("lead-sandbox: --tenant needs --api", file=sys.stderr)
+        return 2
+    store = Store(args.db)
+    reset(store, apis, args.seed, api=args.api, tenant=args.tenant)
+    store.close()
+    scope = args.api or "all APIs"
+    print(f"reset {scope}{' tenant ' + args.tenant if args.tenant else ''} to seed {args.seed}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return cmd_serve(args)
+    if args.command == "keys":
+        return cmd_keys(args)
+    if args.command == "reset":
+        return cmd_reset(args)
+    if args.command == "contract":
+        from contracts.cli import cmd_contract
+
+        return cmd_contract(args)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
