@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit
 
 from contracts.sandbox_server import running_sandbox
@@ -81,15 +82,17 @@ def command(conv: Conventions, options: ContractOptions, base_url: str, key: str
     return cmd + list(options.extra_args)
 
 
-def run_contract(options: ContractOptions, *, sandbox_config: Config | None = None) -> int:
-    """Exit code of the run: 0 only when every check passed."""
+def run_contract(
+    options: ContractOptions, *, sandbox_config: Config | None = None, output: IO[str] | None = None
+) -> int:
+    """Exit code of the run: 0 only when every check passed. `output` captures Schemathesis' report."""
     conv = VENDORS[options.api]
     default_key, default_other = conv.default_keys()
     key = options.key or os.environ.get(KEY_ENV) or default_key
     other = options.other_key or os.environ.get(OTHER_KEY_ENV)
     if options.base_url is not None:
         guard(conv, options.base_url, key, other)
-        return _schemathesis(conv, options, options.base_url.rstrip("/"), key, other)
+        return _schemathesis(conv, options, options.base_url.rstrip("/"), key, other, output)
     config = sandbox_config or Config(
         db="memory",
         apis=(options.api,),
@@ -98,11 +101,22 @@ def run_contract(options: ContractOptions, *, sandbox_config: Config | None = No
         validate_responses=True,
     )
     with running_sandbox(config) as origin:
-        print(f"contract: {options.api} sandbox on {origin}{conv.solo_base} (fresh in-memory state)", flush=True)
-        return _schemathesis(conv, options, origin + conv.solo_base, key, other or default_other)
+        print(
+            f"contract: {options.api} sandbox on {origin}{conv.solo_base} (fresh in-memory state)",
+            file=output or sys.stdout,
+            flush=True,
+        )
+        return _schemathesis(conv, options, origin + conv.solo_base, key, other or default_other, output)
 
 
-def _schemathesis(conv: Conventions, options: ContractOptions, base_url: str, key: str, other: str | None) -> int:
+def _schemathesis(
+    conv: Conventions,
+    options: ContractOptions,
+    base_url: str,
+    key: str,
+    other: str | None,
+    output: IO[str] | None = None,
+) -> int:
     env = dict(os.environ)
     env["SCHEMATHESIS_HOOKS"] = "contracts.hooks"
     env["LEAD_SANDBOX_CONTRACT_API"] = conv.api
@@ -114,4 +128,10 @@ def _schemathesis(conv: Conventions, options: ContractOptions, base_url: str, ke
     # Make `contracts` importable for the hooks whether or not the project is installed.
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.call(command(conv, options, base_url, key), env=env)
+    if output is None:
+        return subprocess.call(command(conv, options, base_url, key), env=env)
+    result = subprocess.run(
+        command(conv, options, base_url, key), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output.write(result.stdout)
+    return result.returncode

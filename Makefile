@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make serve` and `make test`. Both set themselves up from nothing.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 4010
+
+.PHONY: serve test contract keys reset lint typecheck clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+serve: $(STAMP)  ## start every API on http://127.0.0.1:4010 (seeded, keys printed)
+	$(PY) -m sandbox serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)  ## unit, HTTP and contract tests; JUnit XML in reports/
+	$(PY) -m pytest --junitxml=reports/pytest.xml
+
+contract: $(STAMP)  ## the contract suite for one API against a fresh sandbox: make contract API=hadar
+	$(PY) -m sandbox contract --api $(or $(API),hadar) --junit-xml reports/contract-$(or $(API),hadar).xml
+
+keys: $(STAMP)
+	$(PY) -m sandbox keys
+
+reset: $(STAMP)
+	$(PY) -m sandbox reset
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check sandbox contracts fixtures tests
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy sandbox contracts
+
+clean:
+	rm -rf $(VENV) .lead-sandbox reports

@@ -1,0 +1,112 @@
+"""The contract suite passes against the sandbox, fails (naming the check) against broken targets,
+and refuses live keys against non-loopback hosts."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+
+from contracts.runner import ContractOptions, UnsafeTarget, guard, is_loopback, run_contract
+from contracts.sandbox_server import running_sandbox
+from contracts.vendors import VENDORS
+from sandbox.app import create_app
+from sandbox.cli import main
+from sandbox.config import Config
+
+
+@pytest.mark.parametrize("api", sorted(VENDORS))
+def test_contract__sandbox_passes_every_check_and_phase(api: str, tmp_path: Path) -> None:
+    report = tmp_path / "junit.xml"
+    out = io.StringIO()
+    code = run_contract(ContractOptions(api=api, max_examples=30, seed=7, junit_xml=str(report)), output=out)
+    text = out.getvalue()
+    assert code == 0, text[-6000:]
+    for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
+        assert f"✅ {phase}" in text, f"phase {phase} did not pass:\n{text[-3000:]}"
+    suite = ElementTree.parse(report).getroot()
+    cases = suite.findall(".//testcase")
+    assert len(cases) >= 10
+    assert not suite.findall(".//failure") and not suite.findall(".//error")
+
+
+@pytest.fixture
+def broken_origin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A hadar sandbox with one deliberate bug, served on loopback."""
+    from sandbox.apis.hadar import models
+    from sandbox.http import middleware
+    from sandbox.core.auth import Principal
+
+    bug = request.param
+    if bug == "wrong_field_type":
+        original = models.list_leads
+
+        def list_leads(ws: Any, **kwargs: Any) -> dict:
+            page = original(ws, **kwargs)
+            return {**page, "items": [{**item, "score": "high"} for item in page["items"]]}
+
+        monkeypatch.setattr(models, "list_leads", list_leads)
+    elif bug == "ignores_auth":
+        monkeypatch.setattr(
+            middleware,
+            "authenticate",
+            lambda *args: Principal("hadar", "marina-homes", "x" * 64, "admin", "growth"),
+        )
+    elif bug == "forgets_created_records":
+        monkeypatch.setattr(models, "get_lead", lambda ws, lead_id: (_ for _ in ()).throw(models.errors.LeadNotFound()))
+    config = Config(db="memory", apis=("hadar",), plans={"*": 10**9})
+    with running_sandbox(config, app=create_app(config)) as origin:
+        yield origin
+
+
+@pytest.mark.parametrize(
+    ("broken_origin", "operation", "phases", "expected"),
+    [
+        ("wrong_field_type", "listLeads", "examples,coverage,fuzzing", "response_schema_conformance"),
+        ("ignores_auth", "listLeads", "examples,coverage", "ignored_auth"),
+        ("forgets_created_records", None, "stateful", "ensure_resource_availability"),
+    ],
+    indirect=["broken_origin"],
+    ids=["wrong_field_type", "ignores_auth", "forgets_created_records"],
+)
+def test_contract__broken_target_fails_naming_the_check(
+    broken_origin: str, operation: str | None, phases: str, expected: str
+) -> None:
+    extra = ("--include-operation-id", operation) if operation else ()
+    out = io.StringIO()
+    code = run_contract(
+        ContractOptions(
+            api="hadar", base_url=broken_origin + "/v1", max_examples=10, seed=3, phases=phases, extra_args=extra
+        ),
+        output=out,
+    )
+    text = out.getvalue()
+    assert code != 0, text[-3000:]
+    assert expected in text or _title(expected) in text, text[-4000:]
+
+
+def _title(check: str) -> str:
+    return {
+        "response_schema_conformance": "Response violates schema",
+        "ignored_auth": "API accepts requests without authentication",
+        "ensure_resource_availability": "ST302 Created resource not found",
+    }[check]
+
+
+def test_contract__refuses_live_key_against_remote_host(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["contract", "--api", "hadar", "--base-url", "https://api.hadar-ai.com/v1", "--key", "hdr_live_abcdefgh12345678"])
+    assert code == 2
+    assert "live key" in capsys.readouterr().err
+
+
+def test_contract__guard_allows_test_keys_and_loopback() -> None:
+    conv = VENDORS["hadar"]
+    guard(conv, "https://staging.example/v1", "hdr_test_abcdefgh")
+    guard(conv, "http://127.0.0.1:4010/v1", "hdr_live_abcdefgh")
+    assert is_loopback("http://acme.localtest.me:4010/api")
+    with pytest.raises(UnsafeTarget):
+        guard(conv, "https://staging.example/v1", "hdr_test_ok", "hdr_live_other")

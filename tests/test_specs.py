@@ -1,0 +1,54 @@
+"""Every spec in openapi/ is valid OpenAPI 3.1, and every operation resolves to a handler."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate
+
+from sandbox.apis import registry
+from sandbox.spec import SPEC_DIR, load_spec
+
+SPECS = sorted(path.name for path in Path(SPEC_DIR).glob("*.yaml"))
+APIS = registry()
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_spec__is_valid_openapi_31(name: str) -> None:
+    spec = load_spec(name)
+    assert spec["openapi"].startswith("3.1")
+    validate(spec)
+
+
+def _operations(spec: dict) -> list[tuple[str, str, dict]]:
+    return [
+        (path, method, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+
+
+@pytest.mark.parametrize("api", sorted(APIS))
+def test_spec__every_operation_resolves_to_a_handler(api: str) -> None:
+    definition = APIS[api]
+    module = importlib.import_module(definition.handlers_module)
+    missing = []
+    for path, method, op in _operations(load_spec(definition.spec_file)):
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", op["operationId"]).lower()
+        if not callable(getattr(module, name, None)):
+            missing.append(f"{method.upper()} {path} -> {definition.handlers_module}.{name}")
+    assert not missing, "operations without a handler:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("api", sorted(APIS))
+def test_spec__error_catalogue_covers_every_documented_error_status(api: str) -> None:
+    spec = load_spec(APIS[api].spec_file)
+    catalogue = spec["x-error-codes"]
+    statuses = {
+        status for _, _, op in _operations(spec) for status in op["responses"] if status.startswith(("4", "5"))
+    }
+    assert statuses <= set(catalogue), f"statuses without codes: {sorted(statuses - set(catalogue))}"
