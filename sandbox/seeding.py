@@ -7,6 +7,7 @@ never from the wall clock."""
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -98,14 +99,24 @@ def fixture_time(value: Any, anchor: datetime) -> str:
     return utc_iso(parse_iso(str(value)))
 
 
-def ensure_seeded(runtime: Any) -> None:
-    """Seed every API whose data is not in the store yet (first start on a new database)."""
+def ensure_seeded(runtime: Any, wait_seconds: float = 60.0) -> None:
+    """Seed every API whose data is not in the store yet (first start on a new database).
+
+    The marker row is claimed first, so two processes starting on one new file (`serve` and `keys`,
+    or several workers) seed once; the others wait for the claim to finish."""
+    store = runtime.store
     for api in runtime.apis.values():
         marker = f"seeded:{api.name}"
-        if not runtime.store.get_meta(marker):
-            runtime.store.wipe(api.name)
-            seed_api(runtime.store, api, runtime.config.seed)
-            runtime.store.set_meta(marker, {"seed": runtime.config.seed})
+        if store.claim_meta(marker, {"state": "seeding"}):
+            store.wipe(api.name)
+            seed_api(store, api, runtime.config.seed)
+            store.set_meta(marker, {"state": "done", "seed": runtime.config.seed})
+            continue
+        deadline = time.monotonic() + wait_seconds
+        while (store.get_meta(marker) or {}).get("state") == "seeding":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"another process has been seeding {api.name} for {wait_seconds:.0f}s")
+            time.sleep(0.05)
 
 
 def reset(store: Store, apis: dict[str, Any], seed: int, api: str | None = None, tenant: str | None = None) -> None:
@@ -115,4 +126,4 @@ def reset(store: Store, apis: dict[str, Any], seed: int, api: str | None = None,
             continue
         store.wipe(name, tenant)
         seed_api(store, api_def, seed, only_tenant=tenant)
-        store.set_meta(f"seeded:{name}", {"seed": seed})
+        store.set_meta(f"seeded:{name}", {"state": "done", "seed": seed})

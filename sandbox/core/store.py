@@ -211,6 +211,15 @@ class Store:
             conn.execute(delete(meta_table).where(meta_table.c.key == key))
             conn.execute(insert(meta_table).values(key=key, value=value))
 
+    def claim_meta(self, key: str, value: Any) -> bool:
+        """Insert `key` unless it exists; True when this call inserted it (a cross-process claim)."""
+        try:
+            with self.transaction() as conn:
+                conn.execute(insert(meta_table).values(key=key, value=value))
+            return True
+        except IntegrityError:
+            return False
+
     def delete_meta(self, prefix: str) -> None:
         with self.transaction() as conn:
             conn.execute(delete(meta_table).where(meta_table.c.key.startswith(prefix)))

@@ -80,3 +80,23 @@ def test_score_rewards_nearer_handover():
 @pytest.mark.parametrize("budget", [0, 1, 999_999, 1_000_000, 3_000_000, 10_000_000, 10_000_000_000])
 def test_score_stays_in_bounds(budget):
     assert 0 <= score_lead({**AISHA, "budget_aed": budget}) <= 100
+
+
+def test_update_lead_refuses_to_drop_both_contacts():
+    from sandbox.apis.hadar import models
+    from sandbox.core.clock import Clock
+    from sandbox.core.errors import ValidationFailed
+    from sandbox.core.ids import IdFactory
+    from sandbox.core.store import Store
+
+    ws = models.Workspace(Store("memory"), "t", Clock(), IdFactory(1))
+    lead = models.create_lead(ws, {"name": "Only Phone", "phone": "+971500000001"})
+    with pytest.raises(ValidationFailed) as info:
+        models.update_lead(ws, lead["id"], {"phone": None})
+    assert info.value.field == "lead.phone"
+    assert models.get_lead(ws, lead["id"]) == lead  # unchanged
+
+    both = models.create_lead(ws, {"name": "Two Ways", "phone": "+971500000002", "email": "a@b.co"})
+    updated = models.update_lead(ws, both["id"], {"phone": None, "budget_aed": 12_000_000})
+    assert updated["phone"] is None
+    assert updated["score"] == score_lead(updated)

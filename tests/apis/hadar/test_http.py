@@ -516,17 +516,18 @@ def test_update_lead__recomputes_score(client):
 def test_update_lead__cannot_remove_both_phone_and_email(client):
     lead = create_lead(client, email="keep@example.com")
     response = client.patch(f"/leads/{lead['id']}", json={"phone": None, "email": None})
-    assert_error(response, 400, "validation_error")
+    error = assert_error(response, 400, "validation_error")
+    assert error["field"] in {"lead.phone", "lead.email"}
     assert client.get(f"/leads/{lead['id']}").json()["data"] == lead
 
 
-def test_update_lead__removing_the_only_contact_is_refused(client):
+def test_update_lead__changing_contact_keeps_the_other(client):
     lead = create_lead(client)  # phone only
-    lead_id = lead["id"]
-    # set email, then drop phone: allowed; leaves email only
-    assert client.patch(f"/leads/{lead_id}", json={"email": "x@example.com"}).status_code == 200
-    runtime_check = client.get(f"/leads/{lead_id}").json()["data"]
-    assert runtime_check["email"] == "x@example.com"
+    response = client.patch(f"/leads/{lead['id']}", json={"email": "x@example.com"})
+    assert response.status_code == 200, response.text
+    updated = response.json()["data"]
+    assert (updated["phone"], updated["email"]) == (lead["phone"], "x@example.com")
+    assert updated["score"] == lead["score"] + 10  # email is worth 10 points
 
 
 def test_update_lead__unknown_id_is_404(client):
@@ -621,11 +622,12 @@ def test_whatsapp_message__lands_in_lead_conversation_queued(client):
 
 def test_whatsapp_message__second_message_reuses_conversation(client):
     lead = create_lead(client)
-    first = client.post("/whatsapp/messages", json={"lead_id": lead["id"], "text": "Hello"}).json()["data"]
-    second = client.post("/whatsapp/messages", json={"lead_id": lead["id"], "text": "Again"}).json()["data"]
+    body = {"lead_id": lead["id"], "template": "follow_up_en"}
+    first = client.post("/whatsapp/messages", json=body).json()["data"]
+    second = client.post("/whatsapp/messages", json={**body, "template": "brochure_en"}).json()["data"]
     assert first["conversation_id"] == second["conversation_id"]
     conversation = client.get(f"/conversations/{first['conversation_id']}").json()["data"]
-    assert [m["body"] for m in conversation["messages"]] == ["Hello", "Again"]
+    assert [m["template"] for m in conversation["messages"]] == ["follow_up_en", "brochure_en"]
     assert conversation["message_count"] == 2
 
 
@@ -633,3 +635,31 @@ def test_whatsapp_message__unknown_lead_is_404(client):
     response = client.post("/whatsapp/messages", json={"lead_id": "lead_nope", "text": "Hi"})
     error = assert_error(response, 404, "not_found")
     assert error["field"] == "message.lead_id"
+
+
+# --- known product bugs (strict xfail: these start failing once the bug is fixed) ----------------
+@pytest.mark.xfail(strict=True, reason="BUG: Connexion treats a body without Content-Length as missing")
+def test_create_lead__chunked_body_is_accepted(client):
+    def chunks():
+        yield b'{"name": "Chunked Buyer", "phone": "+971500000001"}'
+
+    response = client.post("/leads", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.request.headers["Transfer-Encoding"] == "chunked"
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: chunked body over 1 MiB answers 400 'RequestBody is required'")
+def test_payload_too_large__chunked_body_over_one_mib(client):
+    def chunks():
+        for _ in range(12):
+            yield b"x" * (100 * 1024)
+
+    response = client.post("/leads", content=chunks(), headers={"Content-Type": "application/json"})
+    assert_error(response, 413, "payload_too_large")
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: the documented 24-hour window rule is not implemented")
+def test_whatsapp_message__free_text_outside_24h_window_is_422(client):
+    lead = create_lead(client)  # never wrote to us: no customer-service window is open
+    response = client.post("/whatsapp/messages", json={"lead_id": lead["id"], "text": "Hello"})
+    assert_error(response, 422, "outside_24h_window")
