@@ -77,6 +77,28 @@ class EdgeMiddleware:
             await self._reject(scope, send_with_headers, E.PayloadTooLarge())
             return
 
+        if declared is None and _header(scope, b"transfer-encoding") is not None:
+            # A chunked body has no Content-Length, and Connexion treats such a body as missing.
+            # Buffer it (bounded by the limit) and declare its length.
+            chunks: list[bytes] = []
+            size = 0
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                chunks.append(message.get("body", b""))
+                size += len(chunks[-1])
+                if size > limit:
+                    await self._reject(scope, send_with_headers, E.PayloadTooLarge())
+                    return
+                more = message.get("more_body", False)
+            body = b"".join(chunks)
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"transfer-encoding"] + [
+                (b"content-length", str(len(body)).encode())
+            ]
+            receive = _replay_receive(body, receive)
+
         received = 0
 
         async def receive_limited() -> Message:

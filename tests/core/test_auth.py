@@ -15,14 +15,32 @@ KEY = "hdr_test_marina_growth_admin_4f9c2a7b"
 def store() -> Store:
     s = Store("memory")
     s.add_key(
-        KeyRecord(hash_key(KEY), "hadar", "marina-homes", "admin", "growth", KEY[-4:], "", "2026-01-01T00:00:00.000Z")
+        KeyRecord(
+            hash_key(KEY),
+            "hadar",
+            "marina-homes",
+            "admin",
+            "growth",
+            KEY[-4:],
+            "",
+            "2026-01-01T00:00:00.000Z",
+        )
     )
     return s
 
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", "Basic xyz", "Bearer", "Bearer   ", "Bearer nope", "hdr_test_marina_growth_admin_4f9c2a7b", "Bearer hdr_test_x"],
+    [
+        None,
+        "",
+        "Basic xyz",
+        "Bearer",
+        "Bearer   ",
+        "Bearer nope",
+        "hdr_test_marina_growth_admin_4f9c2a7b",
+        "Bearer hdr_test_x",
+    ],
 )
 def test_credential_missing_or_malformed_is_unauthorized(header):
     with pytest.raises(Unauthorized):

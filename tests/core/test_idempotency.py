@@ -5,7 +5,9 @@ from sandbox.core.store import IdempotencyEntry
 
 
 def _entry(fp: str, state: str) -> IdempotencyEntry:
-    return IdempotencyEntry(fp, state, 201 if state == "done" else None, None, None, "2099-01-01T00:00:00.000Z")
+    return IdempotencyEntry(
+        fp, state, 201 if state == "done" else None, None, None, "2099-01-01T00:00:00.000Z"
+    )
 
 
 def test_fingerprint_is_stable():

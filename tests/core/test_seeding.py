@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import jsonschema_rs
 import orjson
 
 from sandbox.app import create_app, runtime_of
@@ -50,3 +51,17 @@ def test_reopening_a_seeded_file_does_not_reseed(tmp_path):
         assert col.get("lead_extra") == {"id": "lead_extra"}
     finally:
         again.store.close()
+
+
+def test_seeded_emails_match_the_spec_email_format():
+    # Regression: "Mrs. Tina Mata" once became `mrs..tina.mata26@…`, and every list page holding
+    # that lead answered 500 under response validation.
+    email = jsonschema_rs.Draft202012Validator({"type": "string", "format": "email"}, validate_formats=True)
+    runtime = runtime_of(create_app(Config(db="memory")))
+    bad = [
+        lead["email"]
+        for tenant in ("marina-homes", "palm-crest")
+        for lead in runtime.store.collection("hadar", tenant, "leads").all()
+        if lead["email"] is not None and not email.is_valid(lead["email"])
+    ]
+    assert bad == []

@@ -8,7 +8,11 @@ def _fill(store: Store, tenant: str, n: int, kind: str = "leads") -> list[str]:
     ids = []
     for i in range(n):
         rid = f"{tenant}-{i:03d}"
-        col.insert(rid, f"2026-01-01T00:00:{i % 60:02d}.000Z", {"id": rid, "n": i, "source": "bayut" if i % 2 else "web"})
+        col.insert(
+            rid,
+            f"2026-01-01T00:00:{i % 60:02d}.000Z",
+            {"id": rid, "n": i, "source": "bayut" if i % 2 else "web"},
+        )
         ids.append(rid)
     return ids
 
@@ -125,10 +129,14 @@ def test_idempotency_complete_then_get_returns_done_entry():
 
 def test_expired_idempotency_entry_is_reclaimable():
     store = Store("memory")
-    store.idempotency_reserve("hadar", "t", "k", "old", "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z")
+    store.idempotency_reserve(
+        "hadar", "t", "k", "old", "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z"
+    )
     # at expiry time the key is free again, even for another fingerprint
     assert (
-        store.idempotency_reserve("hadar", "t", "k", "new", "2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z")
+        store.idempotency_reserve(
+            "hadar", "t", "k", "new", "2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z"
+        )
         is None
     )
     entry = store.idempotency_get("hadar", "t", "k")
@@ -138,7 +146,9 @@ def test_expired_idempotency_entry_is_reclaimable():
 def test_sqlite_file_persists_across_store_instances(tmp_path):
     path = str(tmp_path / "nested" / "state.db")
     first = Store(path)
-    first.collection("hadar", "t", "leads").insert("lead_1", "2026-01-01T00:00:00.000Z", {"id": "lead_1", "v": [1, 2]})
+    first.collection("hadar", "t", "leads").insert(
+        "lead_1", "2026-01-01T00:00:00.000Z", {"id": "lead_1", "v": [1, 2]}
+    )
     first.set_meta("seeded:hadar", {"seed": 7})
     first.close()
 

@@ -102,7 +102,9 @@ def test_validation_error__bad_email_names_lead_email(client):
 
 
 def test_validation_error__garbage_cursor_names_field_cursor(client):
-    error = assert_error(client.get("/leads", params={"cursor": "garbage"}), 400, "validation_error", "cursor")
+    error = assert_error(
+        client.get("/leads", params={"cursor": "garbage"}), 400, "validation_error", "cursor"
+    )
     assert error["field"] == "cursor"
 
 
@@ -150,9 +152,9 @@ def test_not_found__unknown_route(client):
 
 
 def test_method_not_allowed__allow_header_lists_get_and_post(client):
-    error = assert_error(client.delete("/leads"), 405, "method_not_allowed", "not allowed")
-    assert error
-    allowed = {m.strip() for m in client.delete("/leads").headers["Allow"].split(",")}
+    response = client.delete("/leads")
+    assert_error(response, 405, "method_not_allowed", "not allowed")
+    allowed = {m.strip() for m in response.headers["Allow"].split(",")}
     assert {"GET", "POST"} <= allowed
     assert "DELETE" not in allowed
 
@@ -336,17 +338,19 @@ def test_create_lead__concurrent_same_key_creates_one_lead(client, server, runti
 
 # --- rate limiting ------------------------------------------------------------------------------
 def test_rate_limit__fourth_request_is_429_with_retry_after():
-    with running_sandbox(Config(db="memory", plans={"growth": 3})) as origin:
-        with httpx.Client(base_url=origin + "/hadar/v1", headers=bearer(MARINA_ADMIN)) as c:
-            remaining = []
-            for _ in range(3):
-                response = c.get("/leads", params={"limit": 1})
-                assert response.status_code == 200
-                assert response.headers["X-RateLimit-Limit"] == "3"
-                remaining.append(response.headers["X-RateLimit-Remaining"])
-            limited = c.get("/leads", params={"limit": 1})
-            # a key on another plan has its own budget
-            other = c.get("/leads", params={"limit": 1}, headers=bearer(PALM_ADMIN))
+    with (
+        running_sandbox(Config(db="memory", plans={"growth": 3})) as origin,
+        httpx.Client(base_url=origin + "/hadar/v1", headers=bearer(MARINA_ADMIN)) as c,
+    ):
+        remaining = []
+        for _ in range(3):
+            response = c.get("/leads", params={"limit": 1})
+            assert response.status_code == 200
+            assert response.headers["X-RateLimit-Limit"] == "3"
+            remaining.append(response.headers["X-RateLimit-Remaining"])
+        limited = c.get("/leads", params={"limit": 1})
+        # a key on another plan has its own budget
+        other = c.get("/leads", params={"limit": 1}, headers=bearer(PALM_ADMIN))
     assert remaining == ["2", "1", "0"]
     assert_error(limited, 429, "rate_limited", "rate limit")
     assert limited.headers["Retry-After"].isdigit()
@@ -369,8 +373,9 @@ def test_persistence__lead_survives_restart_on_same_sqlite_file(tmp_path):
     try:
         with running_sandbox(config, app=second_app) as origin:
             lead_id = created.json()["data"]["id"]
-            again = httpx.get(f"{origin}/hadar/v1/leads/{lead_id}", headers=bearer(MARINA_ADMIN))
-            total = len(walk(httpx.Client(base_url=origin + "/hadar/v1", headers=bearer(MARINA_ADMIN)), 100))
+            with httpx.Client(base_url=origin + "/hadar/v1", headers=bearer(MARINA_ADMIN)) as c:
+                again = c.get(f"/leads/{lead_id}")
+                total = len(walk(c, 100))
     finally:
         runtime_of(second_app).store.close()
     assert again.status_code == 200
@@ -589,7 +594,10 @@ def test_webhook_endpoint__delete_then_get_is_404(client):
     created = client.post(
         "/webhooks", json={"url": "https://crm.example.com/h", "events": ["lead.updated"]}
     ).json()["data"]
-    assert client.delete(f"/webhooks/{created['id']}").json()["data"] == {"id": created["id"], "deleted": True}
+    assert client.delete(f"/webhooks/{created['id']}").json()["data"] == {
+        "id": created["id"],
+        "deleted": True,
+    }
     assert_error(client.get(f"/webhooks/{created['id']}"), 404, "not_found")
 
 
@@ -617,7 +625,11 @@ def test_whatsapp_message__lands_in_lead_conversation_queued(client):
     assert data["channel"] == "whatsapp"
     assert message["id"] in [m["id"] for m in data["messages"]]
     stored = next(m for m in data["messages"] if m["id"] == message["id"])
-    assert (stored["status"], stored["direction"], stored["template"]) == ("queued", "outbound", "viewing_confirmation_en")
+    assert (stored["status"], stored["direction"], stored["template"]) == (
+        "queued",
+        "outbound",
+        "viewing_confirmation_en",
+    )
 
 
 def test_whatsapp_message__second_message_reuses_conversation(client):
@@ -637,8 +649,7 @@ def test_whatsapp_message__unknown_lead_is_404(client):
     assert error["field"] == "message.lead_id"
 
 
-# --- known product bugs (strict xfail: these start failing once the bug is fixed) ----------------
-@pytest.mark.xfail(strict=True, reason="BUG: Connexion treats a body without Content-Length as missing")
+# --- chunked bodies (no Content-Length) ----------------------------------------------------------
 def test_create_lead__chunked_body_is_accepted(client):
     def chunks():
         yield b'{"name": "Chunked Buyer", "phone": "+971500000001"}'
@@ -648,7 +659,6 @@ def test_create_lead__chunked_body_is_accepted(client):
     assert response.status_code == 201, response.text
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: chunked body over 1 MiB answers 400 'RequestBody is required'")
 def test_payload_too_large__chunked_body_over_one_mib(client):
     def chunks():
         for _ in range(12):
@@ -658,6 +668,7 @@ def test_payload_too_large__chunked_body_over_one_mib(client):
     assert_error(response, 413, "payload_too_large")
 
 
+# --- known product bugs (strict xfail: these start failing once the bug is fixed) ----------------
 @pytest.mark.xfail(strict=True, reason="BUG: the documented 24-hour window rule is not implemented")
 def test_whatsapp_message__free_text_outside_24h_window_is_422(client):
     lead = create_lead(client)  # never wrote to us: no customer-service window is open
