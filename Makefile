@@ -29,7 +29,7 @@ keys: $(STAMP)
 reset: $(STAMP)
 	$(PY) -m sandbox reset
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff and mypy
 	$(VENV)/bin/ruff check sandbox contracts fixtures tests
 
 typecheck: $(STAMP)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from collections import Counter
 from typing import Any
 
 import schemathesis
@@ -61,15 +62,13 @@ def filter_failure(ctx: Any, failure: Any, case: Any, response: Any) -> bool:
     400 on the cursor (documented in the specs). Schemathesis cannot know that, so its "valid request
     rejected" for a generated cursor is dropped; every other failure stays. Real cursors are followed
     by `vendor_pagination_walk`."""
-    if (
+    return not (
         getattr(failure, "code", None) == "ST202"
         and response.status_code == 400
         and isinstance(case.query, dict)
         and "cursor" in case.query
         and _conventions().error_field(_json(response)) == "cursor"
-    ):
-        return False
-    return True
+    )
 
 
 @schemathesis.check
@@ -217,9 +216,9 @@ def vendor_pagination_walk(ctx: Any, response: Any, case: Any) -> bool | None:
                 raise AssertionError("Pagination walk: has_more is false but next_cursor is not null")
             break
         cursor = pagination["next_cursor"]
-    duplicates = {i for i in seen if seen.count(i) > 1}
+    duplicates = [record for record, times in Counter(seen).items() if times > 1]
     if duplicates:
-        raise AssertionError(f"Pagination walk: {len(duplicates)} record(s) returned twice, e.g. {sorted(duplicates)[0]}")
+        raise AssertionError(f"Pagination walk: {len(duplicates)} record(s) returned twice, e.g. {duplicates[0]}")
     return None
 
 

@@ -3,8 +3,9 @@ pagination style. Our checks read these; the default keys come from `fixtures/`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from sandbox.seeding import load_fixture
 
@@ -49,7 +50,7 @@ class Conventions:
     trace_id: bool
     rate_limited: bool
     idempotency: bool
-    pagination: Literal["cursor", "page", None]
+    pagination: Literal["cursor", "page"] | None
 
     def auth(self, key: str) -> str:
         return self.auth_format.format(key=key)

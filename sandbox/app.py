@@ -13,7 +13,7 @@ from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
-from connexion.security import AbstractSecurityHandler
+from connexion.security import NO_VALUE, AbstractSecurityHandler
 
 from sandbox import spec as specs
 from sandbox.apis import registry
@@ -40,8 +40,6 @@ class ScopePrincipal(AbstractSecurityHandler):
         async def verify(request: Any) -> Any:
             principal = request.scope.get("state", {}).get("principal")
             if principal is None:
-                from connexion.security import NO_VALUE
-
                 return NO_VALUE
             return {"sub": principal.tenant, "principal": principal}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -12,29 +13,33 @@ from sandbox.config import DEFAULT_DB, Config, parse_plan_overrides
 
 
 def _parser() -> argparse.ArgumentParser:
+    # Environment defaults, so a container or CI job can configure the sandbox without flags.
+    ENV_DB = os.environ.get("LEAD_SANDBOX_DB", DEFAULT_DB)
+    ENV_SEED = int(os.environ.get("LEAD_SANDBOX_SEED", "42"))
     parser = argparse.ArgumentParser(prog="lead-sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="start the sandbox")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=4010)
-    serve.add_argument("--db", default=DEFAULT_DB, help="SQLite file (default), 'memory', or an SQLAlchemy URL")
-    serve.add_argument("--seed", type=int, default=42)
+    serve.add_argument("--db", default=ENV_DB, help="SQLite file (default), 'memory', or an SQLAlchemy URL")
+    serve.add_argument("--seed", type=int, default=ENV_SEED)
     serve.add_argument("--api", action="append", default=[], help="serve only this API (repeatable)")
     serve.add_argument("--plan", action="append", default=[], metavar="NAME=PER_MINUTE",
                        help="override a rate-limit plan's budget, e.g. growth=100000 or hadar.starter=5")
     serve.add_argument("--validate-responses", action="store_true", help="check every response against the spec")
-    serve.add_argument("--admin-token", default=None, help="require this bearer token on /_sandbox")
+    serve.add_argument("--admin-token", default=os.environ.get("LEAD_SANDBOX_ADMIN_TOKEN"),
+                       help="require this bearer token on /_sandbox")
 
     keys = sub.add_parser("keys", help="list tenants and their test keys")
-    keys.add_argument("--db", default=DEFAULT_DB)
-    keys.add_argument("--seed", type=int, default=42)
+    keys.add_argument("--db", default=ENV_DB)
+    keys.add_argument("--seed", type=int, default=ENV_SEED)
     keys.add_argument("--json", action="store_true")
     keys.add_argument("--api", action="append", default=[])
 
     reset = sub.add_parser("reset", help="back to the seeded state")
-    reset.add_argument("--db", default=DEFAULT_DB)
-    reset.add_argument("--seed", type=int, default=42)
+    reset.add_argument("--db", default=ENV_DB)
+    reset.add_argument("--seed", type=int, default=ENV_SEED)
     reset.add_argument("--api", default=None)
     reset.add_argument("--tenant", default=None)
 
@@ -49,8 +54,8 @@ def key_rows(config: Config) -> list[dict[str, Any]]:
     from sandbox.apis import registry
     from sandbox.core.keys import hash_key
     from sandbox.core.store import Store
-    from sandbox.seeding import ensure_seeded, load_fixture
     from sandbox.runtime import Runtime
+    from sandbox.seeding import ensure_seeded, load_fixture
 
     apis = {name: api for name, api in registry().items() if not config.apis or name in config.apis}
     runtime = Runtime.build(config, apis)
@@ -122,7 +127,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for api in runtime.apis.values():
         if api.docs_path:
             parent = "" if config.solo else f"/{api.name}"
-            print(f"docs: http://{config.host}:{config.port}{parent}{api.docs_path}/")
+            print(f"docs ({api.title}): http://{config.host}:{config.port}{parent}{api.docs_path}/")
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: Any = None) -> None:

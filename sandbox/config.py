@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 DEFAULT_DB = ".lead-sandbox/sandbox.db"
 MiB = 1024 * 1024
@@ -38,21 +37,6 @@ class Config:
             if name in self.plans:
                 return self.plans[name]
         return default
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
-        env = os.environ if env is None else env
-        values: dict[str, object] = {}
-        if "LEAD_SANDBOX_DB" in env:
-            values["db"] = env["LEAD_SANDBOX_DB"]
-        if "LEAD_SANDBOX_SEED" in env:
-            values["seed"] = int(env["LEAD_SANDBOX_SEED"])
-        if "LEAD_SANDBOX_ADMIN_TOKEN" in env:
-            values["admin_token"] = env["LEAD_SANDBOX_ADMIN_TOKEN"]
-        if "LEAD_SANDBOX_RATE_LIMIT_STORAGE" in env:
-            values["rate_limit_storage"] = env["LEAD_SANDBOX_RATE_LIMIT_STORAGE"]
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
 
 
 def parse_plan_overrides(items: list[str]) -> dict[str, int]:

@@ -46,10 +46,9 @@ def mount_for(prefix: str, api: ApiDefinition, spec: dict[str, Any]) -> Mount:
             methods.append("HEAD")
         regex = re.compile(_PARAM.sub("[^/]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")))
         routes.append((regex, ", ".join(sorted(set(methods)))))
-        for method, operation in item.items():
-            if isinstance(operation, dict) and "operationId" in operation:
-                if operation.get("security", top_security):
-                    secured.add(operation["operationId"])
+        for operation in item.values():
+            if isinstance(operation, dict) and "operationId" in operation and operation.get("security", top_security):
+                secured.add(operation["operationId"])
     return Mount(prefix, api, tuple(routes), frozenset(secured))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from faker import Faker
 
-from sandbox.core.clock import parse_iso
+from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.keys import hash_key, last4
 from sandbox.core.store import KeyRecord, Store, TenantRecord
 
@@ -90,8 +90,6 @@ def seed_tenant(
 
 
 def fixture_time(value: Any, anchor: datetime) -> str:
-    from sandbox.core.clock import utc_iso
-
     if value is None:
         return utc_iso(anchor)
     if isinstance(value, datetime):

@@ -13,8 +13,9 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+from collections.abc import AsyncGenerator
 from pathlib import Path
-from typing import Any, AsyncGenerator
+from typing import Any
 
 import connexion.spec as connexion_spec
 import jsonschema_rs
@@ -40,10 +41,10 @@ SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parsed(path: Path, mtime: float) -> dict[str, Any]:
     with path.open("rb") as handle:
-        return yaml.load(handle, Loader=_YamlLoader)  # noqa: S506 - CSafeLoader is the safe loader
+        return yaml.load(handle, Loader=_YamlLoader)
 
 
 def spec_path(name: str) -> Path:
@@ -221,12 +222,12 @@ class Params2020(ParameterValidator):
         if value is None:
             if param.get("required"):
                 raise ValidationFailed(f"{name} is a required {parameter_type} parameter", field=name)
-            return None
+            return
         error = first_error(param.get("schema", param), value)
         if error is not None:
             _, message = describe(error, name)
             raise ValidationFailed(message, field=name)
-        return None
+        return
 
 
 VALIDATOR_MAP: dict[str, Any] = {
@@ -247,7 +248,7 @@ VALIDATOR_MAP: dict[str, Any] = {
 #: response validator runs inside and cannot see them. Schemathesis checks them end to end.
 EDGE_HEADERS = frozenset({"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "x-trace-id", "retry-after"})
 
-from connexion.middleware import response_validation as _response_validation  # noqa: E402
+from connexion.middleware import response_validation as _response_validation
 
 _original_required_headers = _response_validation.ResponseValidationOperation.validate_required_headers
 

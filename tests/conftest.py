@@ -23,6 +23,18 @@ MARINA_SEEDED_LEADS = 150
 PALM_SEEDED_LEADS = 120
 
 
+def _lead_example(name: str) -> dict:
+    """A createLead request example of openapi/hadar.yaml: the vendor page's own bodies."""
+    from sandbox.spec import load_spec
+
+    examples = load_spec("hadar.yaml")["paths"]["/leads"]["post"]["requestBody"]["content"]["application/json"]
+    return dict(examples["examples"][name]["value"])
+
+
+AISHA = _lead_example("aisha")
+OMAR = _lead_example("omar")
+
+
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 

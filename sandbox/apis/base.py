@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sandbox.core.errors import SandboxError
@@ -43,7 +44,6 @@ class ApiDefinition:
     seed: Callable[[SeedContext], None] | None = None
     #: Swagger UI path relative to the API's first mount's parent (e.g. /hadar + /developers/api-docs)
     docs_path: str | None = None
-    messages: Mapping[str, str] = field(default_factory=dict)
 
     def bases(self, solo: bool) -> tuple[str, ...]:
         return self.solo_mounts if solo else self.mounts

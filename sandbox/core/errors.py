@@ -3,7 +3,8 @@ maps kinds to its own wire codes and envelope, in one place."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 
 class SandboxError(Exception):

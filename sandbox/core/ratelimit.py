@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage, Storage, storage_from_string
@@ -38,7 +39,8 @@ class RateLimiter:
     """
 
     def __init__(self, storage_uri: str | None = None) -> None:
-        self._storage: Storage = storage_from_string(storage_uri) if storage_uri else MemoryStorage()
+        # Only synchronous storages make sense here (the limiter is called from sync code).
+        self._storage = cast(Storage, storage_from_string(storage_uri)) if storage_uri else MemoryStorage()
         self._limiter = FixedWindowRateLimiter(self._storage)
         self._items: dict[int, RateLimitItemPerMinute] = {}
 

@@ -220,11 +220,6 @@ class Store:
         except IntegrityError:
             return False
 
-    def delete_meta(self, prefix: str) -> None:
-        with self.transaction() as conn:
-            conn.execute(delete(meta_table).where(meta_table.c.key.startswith(prefix)))
-
-    # -- tenants ------------------------------------------------------------------------------
     def put_tenant(self, tenant: TenantRecord) -> None:
         with self.transaction() as conn:
             conn.execute(
@@ -341,16 +336,6 @@ class Store:
                 )
         return None
 
-    def idempotency_get(self, api: str, tenant: str, key: str) -> IdempotencyEntry | None:
-        t = idempotency_table
-        with self.transaction() as conn:
-            row = conn.execute(
-                select(t).where(and_(t.c.api == api, t.c.tenant == tenant, t.c.key == key))
-            ).first()
-        if row is None:
-            return None
-        return IdempotencyEntry(row.fingerprint, row.state, row.status, row.headers, row.body, row.expires_at)
-
     def idempotency_complete(
         self, api: str, tenant: str, key: str, status: int, headers: dict[str, str], body: bytes
     ) -> None:
@@ -367,12 +352,6 @@ class Store:
         with self.transaction() as conn:
             conn.execute(delete(t).where(and_(t.c.api == api, t.c.tenant == tenant, t.c.key == key)))
 
-    def idempotency_purge(self, now: str) -> int:
-        t = idempotency_table
-        with self.transaction() as conn:
-            return conn.execute(delete(t).where(t.c.expires_at <= now)).rowcount
-
-    # -- reset --------------------------------------------------------------------------------
     def wipe(self, api: str | None = None, tenant: str | None = None) -> None:
         """Delete everything of one API (or tenant), records, keys and tenant rows included."""
         with self.transaction() as conn:
@@ -397,7 +376,7 @@ def _asdict(record: Any) -> dict[str, Any]:
 class Collection:
     """One kind of record of one tenant: the only way handlers and models reach stored records."""
 
-    __slots__ = ("store", "api", "tenant", "kind", "_scope")
+    __slots__ = ("_scope", "api", "kind", "store", "tenant")
 
     def __init__(self, store: Store, api: str, tenant: str, kind: str) -> None:
         self.store = store
@@ -419,7 +398,9 @@ class Collection:
                     data=data,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def get(self, record_id: str) -> dict[str, Any] | None:
         t = records_table

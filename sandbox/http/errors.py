@@ -4,6 +4,7 @@ here, in the envelope of the API the request was for."""
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
 from typing import Any
 
 from connexion.exceptions import (
@@ -77,7 +78,7 @@ def neutral_body(error: E.SandboxError, trace_id: str) -> dict[str, Any]:
     return {"error": {"code": error.code or error.kind, "message": error.message, "trace_id": trace_id}}
 
 
-def render(scope: dict[str, Any], exc: BaseException) -> tuple[int, bytes, dict[str, str]]:
+def render(scope: MutableMapping[str, Any], exc: BaseException) -> tuple[int, bytes, dict[str, str]]:
     error = as_sandbox_error(exc)
     state = scope.setdefault("state", {})
     trace_id = state.get("trace_id", "")

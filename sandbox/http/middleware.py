@@ -80,20 +80,11 @@ class EdgeMiddleware:
         if declared is None and _header(scope, b"transfer-encoding") is not None:
             # A chunked body has no Content-Length, and Connexion treats such a body as missing.
             # Buffer it (bounded by the limit) and declare its length.
-            chunks: list[bytes] = []
-            size = 0
-            more = True
-            while more:
-                message = await receive()
-                if message["type"] != "http.request":
-                    break
-                chunks.append(message.get("body", b""))
-                size += len(chunks[-1])
-                if size > limit:
-                    await self._reject(scope, send_with_headers, E.PayloadTooLarge())
-                    return
-                more = message.get("more_body", False)
-            body = b"".join(chunks)
+            try:
+                body = await _read_body(receive, limit)
+            except E.PayloadTooLarge as exc:
+                await self._reject(scope, send_with_headers, exc)
+                return
             scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"transfer-encoding"] + [
                 (b"content-length", str(len(body)).encode())
             ]
@@ -252,14 +243,19 @@ class IdempotencyMiddleware:
             store.idempotency_release(api, tenant, key)
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive, limit: int | None = None) -> bytes:
+    """The whole request body; PayloadTooLarge as soon as it passes `limit` bytes."""
     chunks = []
+    size = 0
     more = True
     while more:
         message = await receive()
         if message["type"] != "http.request":
             break
         chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if limit is not None and size > limit:
+            raise E.PayloadTooLarge()
         more = message.get("more_body", False)
     return b"".join(chunks)
 

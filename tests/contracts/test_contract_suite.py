@@ -38,8 +38,8 @@ def test_contract__sandbox_passes_every_check_and_phase(api: str, tmp_path: Path
 def broken_origin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A hadar sandbox with one deliberate bug, served on loopback."""
     from sandbox.apis.hadar import models
-    from sandbox.http import middleware
     from sandbox.core.auth import Principal
+    from sandbox.http import middleware
 
     bug = request.param
     if bug == "wrong_field_type":

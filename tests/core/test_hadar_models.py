@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import AISHA
 
 from sandbox.apis.hadar.models import normalise_source, score_lead
 
@@ -34,15 +35,6 @@ def test_normalise_source_truncates_to_100_chars():
     assert len(normalise_source("x" * 300)) == 100
 
 
-AISHA = {
-    "name": "Aisha Khan",
-    "phone": "+971501234567",
-    "email": "aisha@example.com",
-    "source": "bayut",
-    "budget_aed": 1800000,
-    "bedrooms": 2,
-    "area": "Dubai Marina",
-}
 
 
 def test_score_of_vendor_example():

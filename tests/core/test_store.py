@@ -122,7 +122,8 @@ def test_idempotency_complete_then_get_returns_done_entry():
     store = Store("memory")
     store.idempotency_reserve("hadar", "t", "k", "fp", "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z")
     store.idempotency_complete("hadar", "t", "k", 201, {"x-a": "1"}, b'{"ok":1}')
-    entry = store.idempotency_get("hadar", "t", "k")
+    # A later claim of the same key returns the stored entry instead of claiming it.
+    entry = store.idempotency_reserve("hadar", "t", "k", "fp", "2026-01-01T01:00:00.000Z", "2026-01-02T01:00:00.000Z")
     assert entry is not None
     assert (entry.state, entry.status, entry.headers, entry.body) == ("done", 201, {"x-a": "1"}, b'{"ok":1}')
 
@@ -139,7 +140,7 @@ def test_expired_idempotency_entry_is_reclaimable():
         )
         is None
     )
-    entry = store.idempotency_get("hadar", "t", "k")
+    entry = store.idempotency_reserve("hadar", "t", "k", "other", "2026-01-02T12:00:00.000Z", "2026-01-03T12:00:00.000Z")
     assert entry is not None and entry.fingerprint == "new"
 
 

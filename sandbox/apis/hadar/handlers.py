@@ -91,7 +91,7 @@ async def get_conversation(conversation_id: str) -> Response:
 async def list_properties(
     limit: int = 25,
     cursor: str | None = None,
-    type: str | None = None,  # noqa: A002 - the vendor's query parameter name
+    type: str | None = None,
     status: str | None = None,
     community: str | None = None,
     bedrooms: int | None = None,
@@ -117,7 +117,7 @@ async def list_bookings(
     cursor: str | None = None,
     lead_id: str | None = None,
     status: str | None = None,
-    type: str | None = None,  # noqa: A002 - the vendor's query parameter name
+    type: str | None = None,
 ) -> Response:
     return _ok(models.list_bookings(_ws(), limit=limit, cursor=cursor, lead_id=lead_id, status=status, type=type))
 

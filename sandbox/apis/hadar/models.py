@@ -385,7 +385,7 @@ def send_whatsapp_message(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]
     moment, now = ws.now()
     conversation = _whatsapp_conversation(ws, lead["id"], moment, now)
     kind = "template" if "template" in body else "text"
-    message = {
+    message: dict[str, Any] = {
         "id": ws.ids.new("msg", moment),
         "lead_id": lead["id"],
         "conversation_id": conversation["id"],
@@ -423,7 +423,7 @@ def _whatsapp_conversation(ws: Workspace, lead_id: str, moment: datetime, now: s
     )
     if existing:
         return dict(existing[-1])
-    conversation = {
+    conversation: dict[str, Any] = {
         "id": ws.ids.new("conv", moment),
         "lead_id": lead_id,
         "channel": "whatsapp",

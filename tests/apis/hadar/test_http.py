@@ -7,9 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from conftest import (
+    AISHA,
     MARINA_ADMIN,
     MARINA_READONLY,
     MARINA_SEEDED_LEADS,
+    OMAR,
     PALM_ADMIN,
     PALM_SEEDED_LEADS,
     bearer,
@@ -19,25 +21,6 @@ from contracts.sandbox_server import running_sandbox
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
 from sandbox.core.keys import hash_key
-
-AISHA = {
-    "name": "Aisha Khan",
-    "phone": "+971501234567",
-    "email": "aisha@example.com",
-    "source": "bayut",
-    "budget_aed": 1800000,
-    "bedrooms": 2,
-    "area": "Dubai Marina",
-}
-OMAR = {
-    "name": "Omar Saeed",
-    "phone": "+971559876543",
-    "source": "property_finder",
-    "budget_aed": 3500000,
-    "bedrooms": 3,
-    "area": "Palm Jumeirah",
-    "handover_horizon": "off_plan_2027",
-}
 
 
 def assert_error(response: httpx.Response, status: int, code: str, message_part: str = "") -> dict:
