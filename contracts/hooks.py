@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -46,6 +47,20 @@ def _first_time(check: str, case: Any) -> bool:
             return False
         _done.add(key)
         return True
+
+
+MAX_RETRY_AFTER = 65.0
+
+
+def _call(case: Any, **kwargs: Any) -> Any:
+    """`case.call`, honouring 429 Retry-After like the main run does (`--rate-limit auto`)."""
+    for _ in range(5):
+        response = case.call(**kwargs)
+        retry_after = _header(response, "Retry-After") if response.status_code == 429 else None
+        if retry_after is None or not retry_after.isdigit():
+            return response
+        time.sleep(min(float(retry_after), MAX_RETRY_AFTER))
+    return response
 
 
 def _auth(conv: Conventions, key: str) -> dict[str, str]:
@@ -155,17 +170,17 @@ def vendor_idempotent_replay(ctx: Any, response: Any, case: Any) -> bool | None:
         return None
     idem = f"contract-{uuid.uuid4()}"
     headers = {**_auth(conv, key), "Idempotency-Key": idem}
-    first = case.call(headers=headers)
+    first = _call(case, headers=headers)
     if not 200 <= first.status_code < 300:
         return None  # e.g. the record this case referred to is gone; nothing to replay
-    again = case.call(headers=headers)
+    again = _call(case, headers=headers)
     if again.status_code != first.status_code or _json(again) != _json(first):
         raise AssertionError(
             f"Idempotent replay: a repeat with the same Idempotency-Key answered {again.status_code} "
             f"with another body instead of replaying the first {first.status_code}"
         )
     other_body = {**case.body, "x_contract_probe": True} if isinstance(case.body, dict) else {"x_contract_probe": True}
-    conflict = case.call(headers=headers, json=other_body)
+    conflict = _call(case, headers=headers, json=other_body)
     code, _ = conv.error(_json(conflict))
     if conflict.status_code != 409 or code not in ("conflict", "CONFLICT"):
         raise AssertionError(
@@ -205,7 +220,7 @@ def vendor_pagination_walk(ctx: Any, response: Any, case: Any) -> bool | None:
     for _ in range(100):
         if cursor is not None:
             params["cursor"] = cursor
-        page = case.call(headers=_auth(conv, key), params=params)
+        page = _call(case, headers=_auth(conv, key), params=params)
         if page.status_code != 200:
             raise AssertionError(f"Pagination walk: page {len(seen) // 7 + 1} answered {page.status_code}")
         body = _json(page)
@@ -229,7 +244,7 @@ def vendor_tenant_isolation(ctx: Any, response: Any, case: Any) -> bool | None:
     other = os.environ.get("LEAD_SANDBOX_CONTRACT_OTHER_KEY")
     if other is None or case.method.upper() != "GET" or response.status_code != 200 or "{" not in case.operation.path:
         return None
-    probe = case.call(headers=_auth(conv, other))
+    probe = _call(case, headers=_auth(conv, other))
     if probe.status_code not in (403, 404):
         raise AssertionError(
             f"Tenant isolation: another tenant's key read this record ({probe.status_code} instead of 404)"

@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--api", action="append", default=[], help="serve only this API (repeatable)")
     serve.add_argument("--plan", action="append", default=[], metavar="NAME=PER_MINUTE",
                        help="override a rate-limit plan's budget, e.g. growth=100000 or hadar.starter=5")
+    serve.add_argument("--rate-window", type=int, default=60, metavar="SECONDS",
+                       help="length of a rate-limit window (default 60); shorter windows test client back-off fast")
     serve.add_argument("--validate-responses", action="store_true", help="check every response against the spec")
     serve.add_argument("--admin-token", default=os.environ.get("LEAD_SANDBOX_ADMIN_TOKEN"),
                        help="require this bearer token on /_sandbox")
@@ -114,6 +116,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         apis=tuple(args.api),
         plans=plans,
         validate_responses=args.validate_responses,
+        rate_window=args.rate_window,
         admin_token=args.admin_token,
     )
     try:

@@ -25,6 +25,8 @@ class Config:
     max_body_bytes: int = MiB
     #: `limits` storage URI for rate-limit counters shared by several processes (e.g. redis://…).
     rate_limit_storage: str | None = None
+    #: Length of a rate-limit window. Budgets stay "per window"; shorten it to test back-off quickly.
+    rate_window: int = 60
     #: When set, /_sandbox requires `Authorization: Bearer <admin_token>`.
     admin_token: str | None = None
 

@@ -69,7 +69,7 @@ class Runtime:
             store=Store(config.db),
             clock=clock or Clock(),
             ids=IdFactory(f"ids:{config.seed}"),
-            limiter=RateLimiter(config.rate_limit_storage),
+            limiter=RateLimiter(config.rate_limit_storage, config.rate_window),
             apis=apis,
         )
 

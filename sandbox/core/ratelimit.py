@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import cast
 
-from limits import RateLimitItemPerMinute
+from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
@@ -33,21 +33,24 @@ class RateState:
 class RateLimiter:
     """`hit` counts one request against `bucket` at `per_minute` and reports the window.
 
-    Storage is in memory by default; any `limits` storage URI (e.g. `redis://…`) shares budgets
+    The window is one minute, as every vendor documents; `window_seconds` shortens it so client
+    back-off can be tested in seconds. Storage is in memory by default; any `limits` storage URI (e.g. `redis://…`) shares budgets
     between several sandbox processes. Windows follow wall time, not the sandbox test clock:
     clients see real `Retry-After` seconds.
     """
 
-    def __init__(self, storage_uri: str | None = None) -> None:
+    def __init__(self, storage_uri: str | None = None, window_seconds: int = 60) -> None:
         # Only synchronous storages make sense here (the limiter is called from sync code).
         self._storage = cast(Storage, storage_from_string(storage_uri)) if storage_uri else MemoryStorage()
         self._limiter = FixedWindowRateLimiter(self._storage)
-        self._items: dict[int, RateLimitItemPerMinute] = {}
+        self._window = window_seconds
+        self._items: dict[int, RateLimitItemPerSecond] = {}
 
-    def _item(self, per_minute: int) -> RateLimitItemPerMinute:
+    def _item(self, per_minute: int) -> RateLimitItemPerSecond:
+        # A budget per window; the window is a minute unless shortened (`serve --rate-window`).
         item = self._items.get(per_minute)
         if item is None:
-            item = self._items[per_minute] = RateLimitItemPerMinute(per_minute)
+            item = self._items[per_minute] = RateLimitItemPerSecond(per_minute, self._window)
         return item
 
     def hit(self, bucket: str, per_minute: int) -> RateState:

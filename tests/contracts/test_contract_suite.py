@@ -116,3 +116,27 @@ def test_contract__guard_allows_test_keys_and_loopback() -> None:
     assert is_loopback("http://acme.localtest.me:4010/api")
     with pytest.raises(UnsafeTarget):
         guard(conv, "https://staging.example/v1", "hdr_test_ok", "hdr_live_other")
+
+
+def test_contract__honours_retry_after_when_rate_limited() -> None:
+    """With a budget the run must exceed, every 429 is waited out (Retry-After) and the run is green."""
+    config = Config(db="memory", apis=("hadar",), plans={"*": 15}, rate_window=2, validate_responses=True)
+    app = create_app(config)
+    statuses: list[int] = []
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        async def record(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+            await send(message)
+
+        await app(scope, receive, record)
+
+    out = io.StringIO()
+    with running_sandbox(config, app=counting) as origin:
+        code = run_contract(
+            ContractOptions(api="hadar", base_url=origin + "/v1", max_examples=3, seed=1, phases="examples"),
+            output=out,
+        )
+    assert statuses.count(429) >= 1, "the budget never tripped, so nothing was shown"
+    assert code == 0, out.getvalue()[-4000:]
