@@ -5,8 +5,10 @@ on `%0A` paths (docs/connexion-schemathesis-notes.md §10, and `make bench`)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 from connexion import AsyncApp
@@ -19,6 +21,7 @@ from sandbox import spec as specs
 from sandbox.apis import registry
 from sandbox.apis.base import ApiDefinition
 from sandbox.config import Config
+from sandbox.control import API as CONTROL_PLANE
 from sandbox.core.clock import Clock
 from sandbox.core.errors import SandboxError
 from sandbox.http.docs import SwaggerDocsMiddleware
@@ -62,11 +65,19 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
     if unknown:
         raise ValueError(f"unknown API {', '.join(unknown)}; choose from {', '.join(available)}")
     apis = {name: api for name, api in available.items() if not config.apis or name in config.apis}
+    apis["sandbox"] = CONTROL_PLANE  # /_sandbox, in every configuration
     runtime = Runtime.build(config, apis, clock)
     ensure_seeded(runtime)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        runtime.worker.ensure_started()  # resume jobs left by a previous run at once
+        yield
+        await runtime.worker.stop()
+
     app = AsyncApp(
         __name__,
+        lifespan=lifespan,
         validator_map=specs.VALIDATOR_MAP,
         security_map={"bearer": ScopePrincipal, "apiKey": ScopePrincipal},
         validate_responses=config.validate_responses,

@@ -45,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     reset.add_argument("--api", default=None)
     reset.add_argument("--tenant", default=None)
 
+    listen = sub.add_parser("listen", help="print and forward the sandbox's webhook events (like stripe listen)")
+    listen.add_argument("--forward-to", default=None, help="your app's webhook URL (else only print)")
+    listen.add_argument("--api", default="hadar")
+    listen.add_argument("--base-url", default=None, help="the API's base URL (default http://127.0.0.1:4010/hadar/v1)")
+    listen.add_argument("--key", default=None, help="a test key of the tenant to listen to (default: fixture admin key)")
+    listen.add_argument("--events", default=None, help="comma list (default: every event)")
+
     from contracts.cli import add_contract_parser
 
     add_contract_parser(sub)
@@ -125,9 +132,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"lead-sandbox: {exc}", file=sys.stderr)
         return 2
     runtime = runtime_of(app)
-    print(f"lead-sandbox: {len(runtime.apis)} API(s), store {config.db}, seed {config.seed}")
+    vendors = [api for api in runtime.apis.values() if not api.admin_only]
+    print(f"lead-sandbox: {len(vendors)} API(s), store {config.db}, seed {config.seed}")
     _print_table(key_rows(config), config.host, config.port)
-    for api in runtime.apis.values():
+    print(f"control plane: http://{config.host}:{config.port}/_sandbox (openapi.json there)")
+    for api in vendors:
         if api.docs_path:
             parent = "" if config.solo else f"/{api.name}"
             print(f"docs ({api.title}): http://{config.host}:{config.port}{parent}{api.docs_path}/")
@@ -192,6 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_keys(args)
     if args.command == "reset":
         return cmd_reset(args)
+    if args.command == "listen":
+        from sandbox.listen import run
+
+        return run(args)
     if args.command == "contract":
         from contracts.cli import cmd_contract
 

@@ -14,7 +14,9 @@ from sandbox.config import Config
 from sandbox.core.clock import Clock
 from sandbox.core.ids import IdFactory
 from sandbox.core.ratelimit import RateLimiter
-from sandbox.core.store import Store
+from sandbox.core.store import Job, Store
+from sandbox.core.webhooks import DELIVER, attempt_delivery
+from sandbox.worker import JobHandler, JobWorker
 
 _PARAM = re.compile(r"\{[^/{}]+\}")
 
@@ -53,6 +55,17 @@ def mount_for(prefix: str, api: ApiDefinition, spec: dict[str, Any]) -> Mount:
 
 
 @dataclass
+class Fault:
+    """The next `remaining` calls of an operation wait `latency_ms`, then answer `status` (if any)."""
+
+    api: str
+    operation_id: str
+    status: int | None
+    remaining: int
+    latency_ms: int = 0
+
+
+@dataclass
 class Runtime:
     config: Config
     store: Store
@@ -61,6 +74,14 @@ class Runtime:
     limiter: RateLimiter
     apis: dict[str, ApiDefinition]
     mounts: list[Mount] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    worker: JobWorker = field(init=False)
+
+    def __post_init__(self) -> None:
+        handlers: dict[str, JobHandler] = {DELIVER: deliver}
+        for api in self.apis.values():
+            handlers.update(api.jobs)
+        self.worker = JobWorker(self, handlers)
 
     @classmethod
     def build(cls, config: Config, apis: dict[str, ApiDefinition], clock: Clock | None = None) -> Runtime:
@@ -82,8 +103,24 @@ class Runtime:
     def budget(self, api: ApiDefinition, plan: str) -> int:
         return self.config.budget(api.name, plan, api.plans.get(plan, min(api.plans.values())))
 
+    def take_fault(self, api: str, operation_id: str | None) -> Fault | None:
+        """The fault armed for this operation, counting this call against it."""
+        for fault in self.faults:
+            if fault.api == api and fault.operation_id in (operation_id, "*") and fault.remaining > 0:
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
     @staticmethod
     def trace_id() -> str:
         # Trace ids must be unique across restarts (support tickets stitch logs by them), so they
         # come from the OS, unlike seeded record ids.
         return str(uuid.uuid4())
+
+
+async def deliver(runtime: Runtime, job: Job) -> None:
+    style = runtime.apis[job.api].webhooks
+    if style is not None:
+        await attempt_delivery(runtime.store, runtime.clock, runtime.ids, style, runtime.worker.client, job)

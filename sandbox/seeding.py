@@ -104,6 +104,8 @@ def ensure_seeded(runtime: Any, wait_seconds: float = 60.0) -> None:
     or several workers) seed once; the others wait for the claim to finish."""
     store = runtime.store
     for api in runtime.apis.values():
+        if api.seed is None:  # the control plane has no data of its own
+            continue
         marker = f"seeded:{api.name}"
         if store.claim_meta(marker, {"state": "seeding"}):
             store.wipe(api.name)

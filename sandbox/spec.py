@@ -81,7 +81,10 @@ def compiled(schema: dict[str, Any]) -> Any:
     entry = _compiled.get(id(schema))
     if entry is None or entry[0] is not schema:
         # Keep a reference to the schema so its id cannot be reused by another object.
-        entry = (schema, jsonschema_rs.Draft202012Validator(schema, validate_formats=True))
+        # Connexion attaches the spec's `components` to schemas it hands out; every `$ref` is already
+        # resolved in place, and an inline response schema under `components` would make it circular.
+        bare = {key: value for key, value in schema.items() if key != "components"}
+        entry = (schema, jsonschema_rs.Draft202012Validator(bare, validate_formats=True))
         _compiled[id(schema)] = entry
     return entry[1]
 

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sandbox.core.errors import SandboxError
+    from sandbox.core.webhooks import WebhookStyle
     from sandbox.seeding import SeedContext
+    from sandbox.worker import JobHandler
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class ApiDefinition:
     mounts: tuple[str, ...]
     solo_mounts: tuple[str, ...]
     handlers_module: str
-    auth: KeyAuth
+    auth: KeyAuth | None
     #: wire body of an error: (error, trace_id) -> JSON-able dict
     render_error: Callable[[SandboxError, str], dict[str, Any]]
     #: plan -> requests per minute; empty means not rate limited
@@ -44,6 +46,14 @@ class ApiDefinition:
     seed: Callable[[SeedContext], None] | None = None
     #: Swagger UI path relative to the API's first mount's parent (e.g. /hadar + /developers/api-docs)
     docs_path: str | None = None
+    #: how this vendor shapes, signs and retries webhooks (None: it sends none)
+    webhooks: WebhookStyle | None = None
+    #: job kind -> handler, for timed work of this API (e.g. WhatsApp status changes)
+    jobs: Mapping[str, JobHandler] = field(default_factory=dict)
+    #: event type -> `stripe trigger`-like function (runtime, tenant) -> the published event
+    triggers: Mapping[str, Callable[..., dict[str, Any]]] = field(default_factory=dict)
+    #: the control plane: guarded by the admin token instead of tenant keys
+    admin_only: bool = False
 
     def bases(self, solo: bool) -> tuple[str, ...]:
         return self.solo_mounts if solo else self.mounts

@@ -96,6 +96,20 @@ idempotency_table = Table(
     Column("expires_at", String(32), nullable=False),
 )
 
+jobs_table = Table(
+    "jobs",
+    metadata,
+    # Timed work that must survive a restart: webhook attempts, message status changes.
+    Column("id", String(64), primary_key=True),
+    Column("api", String(32), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("due_at", String(32), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | running
+    Index("ix_jobs_due", "state", "due_at"),
+)
+
 meta_table = Table(
     "sandbox_meta",
     metadata,
@@ -141,6 +155,16 @@ class Page:
     items: list[dict[str, Any]]
     #: seq of the last item when more items follow, else None
     next_seq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: str
+    api: str
+    tenant: str
+    kind: str
+    due_at: str
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,11 +376,58 @@ class Store:
         with self.transaction() as conn:
             conn.execute(delete(t).where(and_(t.c.api == api, t.c.tenant == tenant, t.c.key == key)))
 
+    # -- jobs ---------------------------------------------------------------------------------
+    def add_job(self, job: Job) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                insert(jobs_table).values(
+                    id=job.id, api=job.api, tenant=job.tenant, kind=job.kind, due_at=job.due_at,
+                    payload=job.payload, state="pending",
+                )
+            )
+
+    def claim_due_jobs(self, now: str, limit: int = 50) -> list[Job]:
+        """Due jobs, each claimed (pending -> running) so that only one worker runs it."""
+        t = jobs_table
+        claimed = []
+        with self.transaction() as conn:
+            rows = conn.execute(
+                select(t).where(and_(t.c.state == "pending", t.c.due_at <= now)).order_by(t.c.due_at).limit(limit)
+            ).all()
+            for row in rows:
+                result = conn.execute(
+                    update(t).where(and_(t.c.id == row.id, t.c.state == "pending")).values(state="running")
+                )
+                if result.rowcount:
+                    claimed.append(Job(row.id, row.api, row.tenant, row.kind, row.due_at, row.payload))
+        return claimed
+
+    def finish_job(self, job_id: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(delete(jobs_table).where(jobs_table.c.id == job_id))
+
+    def requeue_running_jobs(self) -> int:
+        """After a crash or restart, jobs left `running` are due again."""
+        with self.transaction() as conn:
+            return conn.execute(
+                update(jobs_table).where(jobs_table.c.state == "running").values(state="pending")
+            ).rowcount
+
+    def pending_jobs(self, api: str | None = None) -> list[Job]:
+        t = jobs_table
+        query = select(t).order_by(t.c.due_at)
+        if api is not None:
+            query = query.where(t.c.api == api)
+        with self.transaction() as conn:
+            return [Job(r.id, r.api, r.tenant, r.kind, r.due_at, r.payload) for r in conn.execute(query)]
+
+    # -- reset --------------------------------------------------------------------------------
     def wipe(self, api: str | None = None, tenant: str | None = None) -> None:
         """Delete everything of one API (or tenant), records, keys and tenant rows included."""
         with self.transaction() as conn:
             for table, tenant_col in (
                 (records_table, records_table.c.tenant),
+                (jobs_table, jobs_table.c.tenant),
                 (keys_table, keys_table.c.tenant),
                 (idempotency_table, idempotency_table.c.tenant),
                 (tenants_table, tenants_table.c.slug),

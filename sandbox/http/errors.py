@@ -87,7 +87,7 @@ def render(scope: MutableMapping[str, Any], exc: BaseException) -> tuple[int, by
     headers = dict(error.headers)
     if error.status == 405 and mount is not None:
         headers["Allow"] = mount.allow(scope.get("path", "")) or "GET"
-    if error.status == 401 and mount is not None and mount.api.auth.scheme:
+    if error.status == 401 and mount is not None and (mount.api.auth is None or mount.api.auth.scheme):
         headers.setdefault("WWW-Authenticate", f'Bearer realm="{mount.api.name}"')
     return error.status, jsonio.dumps(body), headers
 

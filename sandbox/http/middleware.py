@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from typing import Any
 
@@ -56,6 +57,8 @@ class EdgeMiddleware:
         state["trace_id"] = trace_id
         state["mount"] = mount
         request_context.bind(request_context.RequestContext(runtime, trace_id, mount))
+        # Servers started without lifespan events still get their job worker.
+        runtime.worker.ensure_started()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -131,7 +134,12 @@ class GateMiddleware:
         operation_id = routing.get("operation_id")
         principal: Principal | None = None
         failure: E.SandboxError | None = None
-        if operation_id in mount.secured:
+        if api.admin_only:
+            self._check_admin(scope)
+            await self._with_fault(api.name, operation_id)
+            await self.app(scope, receive, send)
+            return
+        if operation_id in mount.secured and api.auth is not None:
             try:
                 principal = authenticate(
                     api.auth, api.name, _header(scope, api.auth.header.encode()), self.runtime.store
@@ -157,7 +165,29 @@ class GateMiddleware:
             raise E.Forbidden("This key is read-only: it cannot create, change or delete anything")
         state["principal"] = principal
         request_context.current().principal = principal
+        await self._with_fault(api.name, operation_id)
         await self.app(scope, receive, send)
+
+    def _check_admin(self, scope: Scope) -> None:
+        token = self.runtime.config.admin_token
+        if token is None:
+            return
+        sent = _header(scope, b"authorization") or ""
+        scheme, _, value = sent.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip(), token):
+            raise E.Unauthorized("The control plane needs `Authorization: Bearer <admin token>`")
+
+    async def _with_fault(self, api: str, operation_id: str | None) -> None:
+        """Injected faults (control plane): wait, then fail, for the next N calls of an operation."""
+        fault = self.runtime.take_fault(api, operation_id) if self.runtime.faults else None
+        if fault is None:
+            return
+        if fault.latency_ms:
+            await asyncio.sleep(fault.latency_ms / 1000)
+        if fault.status == 503:
+            raise E.ServiceUnavailable("Injected fault: a downstream provider is degraded (sandbox fault injection)")
+        if fault.status == 500:
+            raise E.InternalError("Injected fault: internal error (sandbox fault injection)")
 
 
 class IdempotencyMiddleware:

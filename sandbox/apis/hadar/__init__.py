@@ -3,13 +3,39 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from sandbox.apis.base import ApiDefinition, KeyAuth
 from sandbox.apis.hadar.errors import render
 
 if TYPE_CHECKING:
+    from sandbox.core.store import Job
+    from sandbox.core.webhooks import WebhookStyle
+    from sandbox.runtime import Runtime
     from sandbox.seeding import SeedContext
+
+
+def _triggers() -> dict[str, Any]:
+    from sandbox.apis.hadar.triggers import TRIGGERS, trigger
+
+    return {event_type: partial(_trigger_one, trigger, event_type) for event_type in TRIGGERS}
+
+
+def _trigger_one(trigger: Any, event_type: str, runtime: Runtime, tenant: str) -> dict[str, Any]:
+    return trigger(runtime, tenant, event_type)  # type: ignore[no-any-return]
+
+
+def _style() -> WebhookStyle:
+    from sandbox.apis.hadar.events import STYLE
+
+    return STYLE
+
+
+async def _advance_status(runtime: Runtime, job: Job) -> None:
+    from sandbox.apis.hadar.whatsapp import advance_status
+
+    await advance_status(runtime, job)
 
 
 def _seed(ctx: SeedContext) -> None:
@@ -38,4 +64,7 @@ API = ApiDefinition(
     idempotency=True,
     seed=_seed,
     docs_path="/developers/api-docs",
+    webhooks=_style(),
+    jobs={"hadar.whatsapp.status": _advance_status},
+    triggers=_triggers(),
 )

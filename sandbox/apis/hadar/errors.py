@@ -56,6 +56,14 @@ class WebhookEndpointNotFound(E.NotFound):
     default_message = "No webhook endpoint with this id in this workspace"
 
 
+class DeliveryNotFound(E.NotFound):
+    default_message = "No delivery with this id for this webhook endpoint"
+
+
+class MessageNotFound(E.NotFound):
+    default_message = "No WhatsApp message with this id in this workspace"
+
+
 class OutsideWindow(E.Unprocessable):
     code = "outside_24h_window"
     default_message = "Free-form WhatsApp text is only allowed within 24 hours of the lead's last message"

@@ -8,7 +8,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from sandbox.apis.hadar import models
+from sandbox.apis.hadar import models, whatsapp
+from sandbox.apis.hadar.events import workspace_for
 from sandbox.http.context import current
 from sandbox.http.responses import json_response
 
@@ -17,8 +18,7 @@ _ALNUM = string.ascii_letters + string.digits
 
 def _ws() -> models.Workspace:
     ctx = current()
-    runtime = ctx.runtime
-    return models.Workspace(runtime.store, ctx.tenant, runtime.clock, runtime.ids)
+    return workspace_for(ctx.runtime, ctx.tenant)
 
 
 def _ok(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -148,10 +148,27 @@ async def list_webhook_endpoints(limit: int = 25, cursor: str | None = None) -> 
     return _ok(models.list_webhook_endpoints(_ws(), limit=limit, cursor=cursor))
 
 
-async def create_webhook_endpoint(body: dict[str, Any]) -> Response:
+def _new_secret() -> str:
     # A signing secret is a credential: real randomness, not the seeded id stream.
-    secret = "whsec_" + "".join(secrets.choice(_ALNUM) for _ in range(32))
-    return _created(models.create_webhook_endpoint(_ws(), body, secret), "/webhooks")
+    return "whsec_" + "".join(secrets.choice(_ALNUM) for _ in range(32))
+
+
+async def create_webhook_endpoint(body: dict[str, Any]) -> Response:
+    return _created(models.create_webhook_endpoint(_ws(), body, _new_secret()), "/webhooks")
+
+
+async def rotate_webhook_secret(endpoint_id: str) -> Response:
+    return _ok(models.rotate_webhook_secret(_ws(), endpoint_id, _new_secret()))
+
+
+async def list_webhook_deliveries(
+    endpoint_id: str, limit: int = 25, cursor: str | None = None, state: str | None = None
+) -> Response:
+    return _ok(models.list_webhook_deliveries(_ws(), endpoint_id, limit=limit, cursor=cursor, state=state))
+
+
+async def redeliver_webhook(endpoint_id: str, delivery_id: str) -> Response:
+    return _ok(models.redeliver_webhook(_ws(), endpoint_id, delivery_id), 202)
 
 
 async def get_webhook_endpoint(endpoint_id: str) -> Response:
@@ -164,4 +181,8 @@ async def delete_webhook_endpoint(endpoint_id: str) -> Response:
 
 # --- WhatsApp -----------------------------------------------------------------------------------
 async def send_whatsapp_message(body: dict[str, Any]) -> Response:
-    return _ok(models.send_whatsapp_message(_ws(), body), 201)
+    return _ok(whatsapp.send(_ws(), body), 201)
+
+
+async def get_whatsapp_message(message_id: str) -> Response:
+    return _ok(whatsapp.get(_ws(), message_id))

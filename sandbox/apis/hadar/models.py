@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sandbox.apis.hadar import errors
-from sandbox.core import pagination
+from sandbox.core import pagination, webhooks
 from sandbox.core.clock import Clock, parse_iso, utc_iso
 from sandbox.core.errors import NotFound, ValidationFailed
 from sandbox.core.ids import IdFactory
@@ -25,9 +26,15 @@ class Workspace:
     tenant: str
     clock: Clock
     ids: IdFactory
+    #: publishes an event (webhooks); None where nothing should be emitted (seeding, unit tests)
+    events: Callable[[str, dict[str, Any]], Any] | None = None
 
     def collection(self, kind: str) -> Collection:
         return self.store.collection(API, self.tenant, kind)
+
+    def emit(self, event_type: str, data: dict[str, Any]) -> None:
+        if self.events is not None:
+            self.events(event_type, data)
 
     def now(self) -> tuple[datetime, str]:
         moment = self.clock.now()
@@ -164,6 +171,7 @@ def create_lead(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
         lead["email"] = lead["email"].strip()
     lead["score"] = score_lead(lead)
     ws.collection("leads").insert(lead["id"], now, lead)
+    ws.emit("lead.created", lead)
     return lead
 
 
@@ -182,6 +190,7 @@ def update_lead(ws: Workspace, lead_id: str, patch: dict[str, Any]) -> dict[str,
     lead["score"] = score_lead(lead)
     _, lead["updated_at"] = ws.now()
     ws.collection("leads").replace(lead_id, lead)
+    ws.emit("lead.updated", lead)
     return lead
 
 
@@ -301,6 +310,7 @@ def create_booking(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
         "created_at": now,
     }
     ws.collection("bookings").insert(booking["id"], now, booking)
+    ws.emit("booking.created", booking)
     return booking
 
 
@@ -315,6 +325,7 @@ def cancel_booking(ws: Workspace, booking_id: str, reason: str | None) -> dict[s
     _, now = ws.now()
     booking.update(status="cancelled", cancellation_reason=reason, cancelled_at=now)
     ws.collection("bookings").replace(booking_id, booking)
+    ws.emit("booking.cancelled", booking)
     return booking
 
 
@@ -370,67 +381,37 @@ def list_webhook_endpoints(ws: Workspace, *, limit: int, cursor: str | None) -> 
     return result
 
 
+def rotate_webhook_secret(ws: Workspace, endpoint_id: str, secret: str) -> dict[str, Any]:
+    """A new secret takes effect at once (later attempts are signed with it); shown this once."""
+    endpoints = ws.collection("webhook_endpoints")
+    endpoint = dict(_get(ws, "webhook_endpoints", endpoint_id, errors.WebhookEndpointNotFound))
+    endpoint.update(secret=secret, secret_last4=secret[-4:])
+    endpoints.replace(endpoint_id, endpoint)
+    return endpoint
+
+
+def list_webhook_deliveries(
+    ws: Workspace, endpoint_id: str, *, limit: int, cursor: str | None, state: str | None
+) -> dict[str, Any]:
+    _get(ws, "webhook_endpoints", endpoint_id, errors.WebhookEndpointNotFound)
+    where = [Condition("endpoint_id", "eq", endpoint_id)]
+    if state is not None:
+        where.append(Condition("state", "eq", state))
+    result = page(ws, "webhook_deliveries", where, cursor, limit)
+    result["items"] = [webhooks.delivery_view(item) for item in result["items"]]
+    return result
+
+
+def redeliver_webhook(ws: Workspace, endpoint_id: str, delivery_id: str) -> dict[str, Any]:
+    delivery = ws.collection("webhook_deliveries").get(delivery_id)
+    if delivery is None or delivery["endpoint_id"] != endpoint_id:
+        raise errors.DeliveryNotFound()
+    queued = webhooks.redeliver(ws.store, ws.clock, ws.ids, API, ws.tenant, delivery_id)
+    assert queued is not None
+    return webhooks.delivery_view(queued)
+
+
 def delete_webhook_endpoint(ws: Workspace, endpoint_id: str) -> dict[str, Any]:
     if not ws.collection("webhook_endpoints").delete(endpoint_id):
         raise errors.WebhookEndpointNotFound()
     return {"id": endpoint_id, "deleted": True}
-
-
-# --- WhatsApp -----------------------------------------------------------------------------------
-def send_whatsapp_message(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
-    """Record, never send: the message lands in the outbox and in the lead's WhatsApp conversation."""
-    lead = ws.collection("leads").get(body["lead_id"])
-    if lead is None:
-        raise errors.LeadNotFound(field="message.lead_id")
-    moment, now = ws.now()
-    conversation = _whatsapp_conversation(ws, lead["id"], moment, now)
-    kind = "template" if "template" in body else "text"
-    message: dict[str, Any] = {
-        "id": ws.ids.new("msg", moment),
-        "lead_id": lead["id"],
-        "conversation_id": conversation["id"],
-        "type": kind,
-        "text": body.get("text"),
-        "template": body.get("template"),
-        "variables": body.get("variables", {}) if kind == "template" else None,
-        "status": "queued",
-        "provider": "sandbox",
-        "created_at": now,
-    }
-    ws.collection("messages").insert(
-        message["id"],
-        now,
-        {
-            **message,
-            "direction": "outbound",
-            "channel": "whatsapp",
-            "body": message["text"],
-        },
-    )
-    conversation.update(
-        message_count=conversation["message_count"] + 1, last_message_at=now, status="open"
-    )
-    ws.collection("conversations").replace(conversation["id"], conversation)
-    ws.collection("outbox").insert(
-        message["id"], now, {"id": message["id"], "channel": "whatsapp", "to": lead.get("phone"), **message}
-    )
-    return message
-
-
-def _whatsapp_conversation(ws: Workspace, lead_id: str, moment: datetime, now: str) -> dict[str, Any]:
-    existing = ws.collection("conversations").all(
-        [Condition("lead_id", "eq", lead_id), Condition("channel", "eq", "whatsapp")]
-    )
-    if existing:
-        return dict(existing[-1])
-    conversation: dict[str, Any] = {
-        "id": ws.ids.new("conv", moment),
-        "lead_id": lead_id,
-        "channel": "whatsapp",
-        "status": "open",
-        "message_count": 0,
-        "last_message_at": None,
-        "created_at": now,
-    }
-    ws.collection("conversations").insert(conversation["id"], now, conversation)
-    return conversation

@@ -592,7 +592,7 @@ def test_whatsapp_message__lands_in_lead_conversation_queued(client):
         json={
             "lead_id": lead["id"],
             "template": "viewing_confirmation_en",
-            "variables": {"agent_name": "Sara", "property_name": "Marina Vista 2BR"},
+            "variables": {"agent_name": "Sara", "property_name": "Marina Vista 2BR", "viewing_time": "Saturday 11:00 GST"},
         },
     )
     assert response.status_code == 201, response.text
@@ -617,12 +617,13 @@ def test_whatsapp_message__lands_in_lead_conversation_queued(client):
 
 def test_whatsapp_message__second_message_reuses_conversation(client):
     lead = create_lead(client)
-    body = {"lead_id": lead["id"], "template": "follow_up_en"}
+    body = {"lead_id": lead["id"], "template": "follow_up_en", "variables": {"agent_name": "Sara"}}
     first = client.post("/whatsapp/messages", json=body).json()["data"]
-    second = client.post("/whatsapp/messages", json={**body, "template": "brochure_en"}).json()["data"]
+    listing = {"template": "new_listing_alert_en", "variables": {"area": "JVC", "bedrooms": "2", "price_aed": "1.2M"}}
+    second = client.post("/whatsapp/messages", json={**body, **listing}).json()["data"]
     assert first["conversation_id"] == second["conversation_id"]
     conversation = client.get(f"/conversations/{first['conversation_id']}").json()["data"]
-    assert [m["template"] for m in conversation["messages"]] == ["follow_up_en", "brochure_en"]
+    assert [m["template"] for m in conversation["messages"]] == ["follow_up_en", "new_listing_alert_en"]
     assert conversation["message_count"] == 2
 
 
@@ -651,8 +652,6 @@ def test_payload_too_large__chunked_body_over_one_mib(client):
     assert_error(response, 413, "payload_too_large")
 
 
-# --- known product bugs (strict xfail: these start failing once the bug is fixed) ----------------
-@pytest.mark.xfail(strict=True, reason="BUG: the documented 24-hour window rule is not implemented")
 def test_whatsapp_message__free_text_outside_24h_window_is_422(client):
     lead = create_lead(client)  # never wrote to us: no customer-service window is open
     response = client.post("/whatsapp/messages", json={"lead_id": lead["id"], "text": "Hello"})

@@ -1,0 +1,328 @@
+"""Handlers of openapi/sandbox.yaml: one per operationId, each a thin call into the runtime."""
+
+from __future__ import annotations
+
+import heapq
+from datetime import timedelta
+from typing import Any
+
+from starlette.responses import Response
+
+from sandbox.apis.base import ApiDefinition
+from sandbox.core import webhooks
+from sandbox.core.clock import parse_iso
+from sandbox.core.errors import Conflict, NotFound, ValidationFailed
+from sandbox.core.keys import hash_key, last4
+from sandbox.core.keys import mint_key as new_key
+from sandbox.core.store import KeyRecord, Store
+from sandbox.http.context import current
+from sandbox.http.responses import json_response
+from sandbox.runtime import Fault, Runtime
+from sandbox.seeding import load_fixture, seed_tenant
+from sandbox.seeding import reset as reset_state
+from sandbox.spec import load_spec
+
+
+def _rt() -> Runtime:
+    return current().runtime
+
+
+def _ok(data: Any, status: int = 200) -> Response:
+    return json_response({"data": data}, status)
+
+
+def _api(name: str) -> ApiDefinition:
+    api = _rt().apis.get(name)
+    if api is None:
+        raise NotFound(f"No API {name!r} in this sandbox; served: {', '.join(_rt().apis)}", field="api")
+    return api
+
+
+def _tenant(api: str, slug: str) -> None:
+    if _rt().store.get_tenant(api, slug) is None:
+        raise NotFound(f"No tenant {slug!r} in {api}", field="tenant")
+
+
+def _tenants(api: str | None, tenant: str | None) -> list[tuple[str, str]]:
+    store = _rt().store
+    names = [api] if api is not None else list(_rt().apis)
+    return [(t.api, t.slug) for name in names for t in store.list_tenants(name) if tenant in (None, t.slug)]
+
+
+def _key_view(record: KeyRecord) -> dict[str, Any]:
+    return {
+        "id": f"key_{record.key_hash[:16]}",
+        "api": record.api,
+        "tenant": record.tenant,
+        "role": record.role,
+        "plan": record.plan,
+        "last4": record.last4,
+        "label": record.label,
+        "created_at": record.created_at,
+        "revoked_at": record.revoked_at,
+    }
+
+
+# --- APIs, reset, tenants, keys -------------------------------------------------------------------
+async def list_apis() -> Response:
+    runtime = _rt()
+    return _ok(
+        [
+            {
+                "name": api.name,
+                "title": api.title,
+                "base_paths": [m.prefix for m in runtime.mounts if m.api is api],
+                "events": sorted(api.triggers),
+            }
+            for api in runtime.apis.values()
+            if not api.admin_only
+        ]
+    )
+
+
+async def reset(body: dict[str, Any] | None = None) -> Response:
+    body = body or {}
+    runtime = _rt()
+    api, tenant = body.get("api"), body.get("tenant")
+    if tenant is not None and api is None:
+        raise ValidationFailed("tenant needs api", field="api")
+    if api is not None:
+        _api(api)
+        if tenant is not None:
+            _tenant(api, tenant)
+    seeded = {name: d for name, d in runtime.apis.items() if d.seed is not None}
+    reset_state(runtime.store, seeded, runtime.config.seed, api=api, tenant=tenant)
+    return _ok({"apis": [api] if api else sorted(seeded), "tenant": tenant, "seed": runtime.config.seed})
+
+
+def _tenant_view(store: Store, api: str, slug: str) -> dict[str, Any]:
+    record = store.get_tenant(api, slug)
+    assert record is not None
+    return {"api": api, "slug": slug, "name": record.name, "plan": record.plan, "created_at": record.created_at}
+
+
+async def list_tenants(api: str | None = None) -> Response:
+    store = _rt().store
+    if api is not None:
+        _api(api)
+    return _ok([_tenant_view(store, a, slug) for a, slug in _tenants(api, None)])
+
+
+def _mint(runtime: Runtime, api: ApiDefinition, tenant: str, role: str, plan: str, label: str) -> dict[str, Any]:
+    if api.auth is None:
+        raise ValidationFailed(f"{api.name} takes no keys", field="api")
+    if api.plans and plan not in api.plans:
+        raise ValidationFailed(f"plan must be one of {', '.join(api.plans)}", field="plan")
+    key = new_key(api.auth.test_prefix)
+    record = KeyRecord(hash_key(key), api.name, tenant, role, plan, last4(key), label, runtime.clock.now_iso())
+    runtime.store.add_key(record)
+    return {**_key_view(record), "key": key}
+
+
+async def create_tenant(body: dict[str, Any]) -> Response:
+    runtime = _rt()
+    api = _api(body["api"])
+    if runtime.store.get_tenant(api.name, body["slug"]) is not None:
+        raise Conflict(f"Tenant {body['slug']!r} already exists in {api.name}", field="slug")
+    fixture = load_fixture(api.name)
+    template = fixture["tenants"][0]
+    plan = body.get("plan") or template["plan"]
+    if api.plans and plan not in api.plans:
+        raise ValidationFailed(f"plan must be one of {', '.join(api.plans)}", field="plan")
+    tenant = {
+        **{k: v for k, v in template.items() if k not in {"slug", "name", "plan", "keys", "created_at"}},
+        "slug": body["slug"],
+        "name": body["name"],
+        "plan": plan,
+        "created_at": runtime.clock.now_iso(),
+    }
+    seed_tenant(runtime.store, api, runtime.config.seed, tenant, parse_iso(fixture["anchor"]), fixture.get("locales", ["en_US"]))
+    key = _mint(runtime, api, body["slug"], "admin", plan, "Created through /_sandbox")
+    return _ok({"tenant": _tenant_view(runtime.store, api.name, body["slug"]), "key": key}, 201)
+
+
+async def list_keys(api: str | None = None, tenant: str | None = None) -> Response:
+    return _ok([_key_view(k) for k in _rt().store.list_keys(api, tenant)])
+
+
+async def mint_key(body: dict[str, Any]) -> Response:
+    runtime = _rt()
+    api = _api(body["api"])
+    _tenant(api.name, body["tenant"])
+    tenant = runtime.store.get_tenant(api.name, body["tenant"])
+    assert tenant is not None
+    key = _mint(runtime, api, tenant.slug, body.get("role", "admin"), body.get("plan") or tenant.plan, body.get("label", ""))
+    return _ok(key, 201)
+
+
+async def revoke_key(key_id: str) -> Response:
+    runtime = _rt()
+    for record in runtime.store.list_keys():
+        if f"key_{record.key_hash[:16]}" == key_id:
+            runtime.store.revoke_key(record.key_hash, runtime.clock.now_iso())
+            revoked = runtime.store.find_key(record.key_hash)
+            assert revoked is not None
+            return _ok(_key_view(revoked))
+    raise NotFound(f"No key {key_id!r}", field="key_id")
+
+
+# --- clock ----------------------------------------------------------------------------------------
+def _clock_view(jobs_run: int | None = None) -> dict[str, Any]:
+    clock = _rt().clock
+    view: dict[str, Any] = {"now": clock.now_iso(), "frozen": clock.frozen}
+    if jobs_run is not None:
+        view["jobs_run"] = jobs_run
+    return view
+
+
+async def _run_due() -> int:
+    """Run due jobs until none is left (a job may queue another that is already due)."""
+    total = 0
+    for _ in range(1000):
+        ran = await _rt().worker.run_due()
+        total += ran
+        if not ran:
+            break
+    return total
+
+
+async def get_clock() -> Response:
+    return _ok(_clock_view())
+
+
+async def freeze_clock(body: dict[str, Any] | None = None) -> Response:
+    at = (body or {}).get("at")
+    clock = _rt().clock
+    if at is not None:
+        moment = parse_iso(at)
+        if moment < clock.now():
+            raise ValidationFailed("the sandbox clock only moves forward: `at` is in its past", field="at")
+        clock.freeze(moment)
+    else:
+        clock.freeze()
+    return _ok(_clock_view(await _run_due()))
+
+
+async def advance_clock(body: dict[str, Any]) -> Response:
+    _rt().clock.advance(timedelta(seconds=body["seconds"]))
+    return _ok(_clock_view(await _run_due()))
+
+
+async def unfreeze_clock() -> Response:
+    _rt().clock.unfreeze()
+    return _ok(_clock_view())
+
+
+async def reset_clock() -> Response:
+    _rt().clock.reset()
+    return _ok(_clock_view())
+
+
+# --- outbox and deliveries -------------------------------------------------------------------------
+def _newest(kind: str, api: str | None, tenant: str | None, limit: int, keep: Any = None) -> list[dict[str, Any]]:
+    store = _rt().store
+    if api is not None:
+        _api(api)
+    streams = []
+    for api_name, slug in _tenants(api, tenant):
+        items = store.collection(api_name, slug, kind).page(before_seq=None, limit=limit).items
+        streams.append([{"api": api_name, "tenant": slug, **item} for item in items if keep is None or keep(item)])
+    merged = heapq.merge(*streams, key=lambda item: item.get("created_at", ""), reverse=True)
+    return [item for _, item in zip(range(limit), merged)]
+
+
+async def list_outbox(
+    api: str | None = None, tenant: str | None = None, channel: str | None = None, limit: int = 100
+) -> Response:
+    return _ok(_newest("outbox", api, tenant, limit, None if channel is None else lambda i: i.get("channel") == channel))
+
+
+async def list_deliveries(
+    api: str | None = None, tenant: str | None = None, state: str | None = None, limit: int = 100
+) -> Response:
+    items = _newest("webhook_deliveries", api, tenant, limit, None if state is None else lambda i: i["state"] == state)
+    return _ok([{"api": i["api"], "tenant": i["tenant"], **webhooks.delivery_view(i)} for i in items])
+
+
+async def redeliver(delivery_id: str) -> Response:
+    runtime = _rt()
+    for api, slug in _tenants(None, None):
+        if runtime.store.collection(api, slug, "webhook_deliveries").get(delivery_id) is not None:
+            webhooks.redeliver(runtime.store, runtime.clock, runtime.ids, api, slug, delivery_id)
+            await _run_due()
+            delivery = runtime.store.collection(api, slug, "webhook_deliveries").get(delivery_id)
+            assert delivery is not None
+            return _ok({"api": api, "tenant": slug, **webhooks.delivery_view(delivery)}, 202)
+    raise NotFound(f"No delivery {delivery_id!r}", field="delivery_id")
+
+
+# --- events and simulated leads -------------------------------------------------------------------
+async def trigger_event(body: dict[str, Any]) -> Response:
+    api = _api(body["api"])
+    _tenant(api.name, body["tenant"])
+    trigger = api.triggers.get(body["type"])
+    if trigger is None:
+        raise ValidationFailed(
+            f"{api.name} documents no event {body['type']!r}; triggerable: {', '.join(sorted(api.triggers))}",
+            field="type",
+        )
+    event = trigger(_rt(), body["tenant"])
+    await _run_due()
+    return _ok(event, 201)
+
+
+async def hadar_whatsapp_inbound(body: dict[str, Any]) -> Response:
+    from sandbox.apis.hadar import whatsapp
+    from sandbox.apis.hadar.events import workspace_for
+
+    _api("hadar")
+    _tenant("hadar", body["tenant"])
+    message = whatsapp.receive(workspace_for(_rt(), body["tenant"]), body["lead_id"], body.get("text") or "Hi!")
+    await _run_due()
+    return _ok(message, 201)
+
+
+async def hadar_whatsapp_opt_out(body: dict[str, Any]) -> Response:
+    from sandbox.apis.hadar import whatsapp
+    from sandbox.apis.hadar.events import workspace_for
+
+    _api("hadar")
+    _tenant("hadar", body["tenant"])
+    record = whatsapp.opt_out(workspace_for(_rt(), body["tenant"]), body["lead_id"])
+    await _run_due()
+    return _ok(record, 201)
+
+
+# --- faults -----------------------------------------------------------------------------------------
+def _fault_view(fault: Fault) -> dict[str, Any]:
+    return {
+        "api": fault.api,
+        "operation_id": fault.operation_id,
+        "status": fault.status,
+        "remaining": fault.remaining,
+        "latency_ms": fault.latency_ms,
+    }
+
+
+async def list_faults() -> Response:
+    return _ok([_fault_view(f) for f in _rt().faults])
+
+
+async def inject_fault(body: dict[str, Any]) -> Response:
+    api = _api(body["api"])
+    operation_id = body["operation_id"]
+    if operation_id != "*":
+        spec = load_spec(api.spec_file)
+        known = {op.get("operationId") for item in spec["paths"].values() for op in item.values() if isinstance(op, dict)}
+        if operation_id not in known:
+            raise NotFound(f"{api.name} has no operation {operation_id!r}", field="operation_id")
+    fault = Fault(api.name, operation_id, body.get("status"), body.get("count", 1), body.get("latency_ms", 0))
+    _rt().faults.append(fault)
+    return _ok(_fault_view(fault), 201)
+
+
+async def clear_faults() -> Response:
+    cleared = len(_rt().faults)
+    _rt().faults.clear()
+    return _ok({"cleared": cleared})
+

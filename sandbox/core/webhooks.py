@@ -1,0 +1,191 @@
+"""Signed webhook deliveries: events from real state changes, an outbox of deliveries that survives
+restarts, retries on the vendor's schedule under the sandbox clock, and a log per endpoint.
+
+Vendor specifics (payload shape, signature header, schedule) come from a `WebhookStyle`; this module
+moves bytes and keeps the books. Endpoints of every API live in the tenant's `webhook_endpoints`
+collection as `{id, url, events, secret, status}`."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from sandbox.core import jsonio
+from sandbox.core.clock import Clock, parse_iso, utc_iso
+from sandbox.core.ids import IdFactory
+from sandbox.core.store import Job, Store
+
+DELIVER = "webhook.deliver"
+
+
+def hmac_hex(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class WebhookStyle:
+    """How one vendor shapes, signs and retries its webhooks."""
+
+    #: event type, event id, created_at, data -> JSON-able body
+    envelope: Callable[[str, str, str, dict[str, Any]], dict[str, Any]]
+    #: secret, raw body, unix timestamp, event type, delivery id -> headers
+    sign: Callable[[str, bytes, int, str, str], dict[str, str]]
+    #: waits before the 2nd, 3rd, ... attempt
+    schedule: tuple[timedelta, ...]
+    give_up_after: timedelta = timedelta(hours=24)
+    timeout_seconds: float = 30.0
+    #: body bytes; the default is compact UTF-8 JSON (what JSON.stringify gives for our payloads)
+    encode: Callable[[dict[str, Any]], bytes] = field(default=jsonio.dumps)
+    #: secret, raw body, lower-cased headers -> whether the signature verifies (receivers, `listen`)
+    verify: Callable[[str, bytes, dict[str, str]], bool] | None = None
+
+
+def publish(
+    store: Store,
+    clock: Clock,
+    ids: IdFactory,
+    style: WebhookStyle,
+    api: str,
+    tenant: str,
+    event_type: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """Record an event and queue one delivery per enabled endpoint subscribed to it."""
+    moment = clock.now()
+    now = utc_iso(moment)
+    event_id = ids.new("evt", moment)
+    body = style.envelope(event_type, event_id, now, data)
+    event = {"id": event_id, "type": event_type, "created_at": now, "body": body}
+    store.collection(api, tenant, "events").insert(event_id, now, event)
+    for endpoint in store.collection(api, tenant, "webhook_endpoints").all():
+        if endpoint.get("status", "enabled") == "enabled" and (
+            event_type in endpoint.get("events", []) or "*" in endpoint.get("events", [])
+        ):
+            queue_delivery(store, ids, api, tenant, endpoint, event_id, event_type, style.encode(body), moment)
+    return event
+
+
+def queue_delivery(
+    store: Store,
+    ids: IdFactory,
+    api: str,
+    tenant: str,
+    endpoint: dict[str, Any],
+    event_id: str,
+    event_type: str,
+    body: bytes,
+    moment: datetime,
+) -> dict[str, Any]:
+    now = utc_iso(moment)
+    delivery = {
+        "id": ids.new("dlv", moment),
+        "endpoint_id": endpoint["id"],
+        "event_id": event_id,
+        "event_type": event_type,
+        "url": endpoint["url"],
+        "body": body.decode(),
+        "state": "pending",
+        "attempts": [],
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    store.collection(api, tenant, "webhook_deliveries").insert(delivery["id"], now, delivery)
+    store.add_job(Job(ids.new("job", moment), api, tenant, DELIVER, now, {"delivery_id": delivery["id"]}))
+    return delivery
+
+
+def redeliver(store: Store, clock: Clock, ids: IdFactory, api: str, tenant: str, delivery_id: str) -> dict[str, Any] | None:
+    """Attempt a delivery again now, whatever its state; the delivery id stays the same."""
+    deliveries = store.collection(api, tenant, "webhook_deliveries")
+    delivery = deliveries.get(delivery_id)
+    if delivery is None:
+        return None
+    moment = clock.now()
+    delivery = {**delivery, "state": "pending", "next_attempt_at": utc_iso(moment)}
+    deliveries.replace(delivery_id, delivery)
+    store.add_job(
+        Job(ids.new("job", moment), api, tenant, DELIVER, utc_iso(moment), {"delivery_id": delivery_id, "manual": True})
+    )
+    return delivery
+
+
+def next_attempt(
+    style: WebhookStyle, attempts_made: int, first_attempt: datetime, now: datetime
+) -> datetime | None:
+    """When to try again after `attempts_made` failed attempts, or None to give up."""
+    if attempts_made > len(style.schedule):
+        return None
+    due = now + style.schedule[attempts_made - 1]
+    if due - first_attempt > style.give_up_after:
+        return None
+    return due
+
+
+async def attempt_delivery(
+    store: Store,
+    clock: Clock,
+    ids: IdFactory,
+    style: WebhookStyle,
+    client: httpx.AsyncClient,
+    job: Job,
+) -> dict[str, Any] | None:
+    """One HTTP attempt of a queued delivery; records it and schedules the next one if needed."""
+    deliveries = store.collection(job.api, job.tenant, "webhook_deliveries")
+    delivery = deliveries.get(job.payload["delivery_id"])
+    if delivery is None:
+        return None
+    endpoint = store.collection(job.api, job.tenant, "webhook_endpoints").get(delivery["endpoint_id"])
+    moment = clock.now()
+    attempt: dict[str, Any] = {"number": len(delivery["attempts"]) + 1, "at": utc_iso(moment)}
+    if endpoint is None:
+        attempt.update(status_code=None, duration_ms=0, error="endpoint deleted")
+        delivery = {**delivery, "attempts": [*delivery["attempts"], attempt], "state": "failed", "next_attempt_at": None}
+        deliveries.replace(delivery["id"], delivery)
+        return delivery
+    body = delivery["body"].encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "lead-sandbox-webhooks/1",
+        **style.sign(endpoint["secret"], body, int(moment.timestamp()), delivery["event_type"], delivery["id"]),
+    }
+    started = time.perf_counter()
+    try:
+        response = await client.post(endpoint["url"], content=body, headers=headers, timeout=style.timeout_seconds)
+        attempt.update(status_code=response.status_code, error=None)
+        ok = 200 <= response.status_code < 300
+    except httpx.HTTPError as exc:
+        attempt.update(status_code=None, error=f"{type(exc).__name__}: {exc}"[:300])
+        ok = False
+    attempt["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    attempts = [*delivery["attempts"], attempt]
+    if ok:
+        delivery = {**delivery, "attempts": attempts, "state": "succeeded", "next_attempt_at": None}
+    elif job.payload.get("manual"):
+        # a manual redelivery is one attempt; the automatic schedule is not restarted
+        delivery = {**delivery, "attempts": attempts, "state": "failed", "next_attempt_at": None}
+    else:
+        first = parse_iso(attempts[0]["at"])
+        due = next_attempt(style, len(attempts), first, clock.now())
+        if due is None:
+            delivery = {**delivery, "attempts": attempts, "state": "failed", "next_attempt_at": None}
+        else:
+            delivery = {**delivery, "attempts": attempts, "state": "retrying", "next_attempt_at": utc_iso(due)}
+            store.add_job(
+                Job(ids.new("job", moment), job.api, job.tenant, DELIVER, utc_iso(due), {"delivery_id": delivery["id"]})
+            )
+    deliveries.replace(delivery["id"], delivery)
+    return delivery
+
+
+def delivery_view(delivery: dict[str, Any]) -> dict[str, Any]:
+    """A delivery as the APIs and the control plane show it (the body as JSON, not bytes)."""
+    view = {k: v for k, v in delivery.items() if k != "body"}
+    view["payload"] = jsonio.loads(delivery["body"])
+    return view
