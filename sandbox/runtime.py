@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sandbox.apis.base import ApiDefinition
@@ -15,7 +16,8 @@ from sandbox.core.clock import Clock
 from sandbox.core.ids import IdFactory
 from sandbox.core.ratelimit import RateLimiter
 from sandbox.core.store import Job, Store
-from sandbox.core.webhooks import DELIVER, attempt_delivery
+from sandbox.core.webhooks import DELIVER, attempt_delivery, publish
+from sandbox.core.workspace import Workspace
 from sandbox.worker import JobHandler, JobWorker
 
 _PARAM = re.compile(r"\{[^/{}]+\}")
@@ -112,6 +114,12 @@ class Runtime:
                     self.faults.remove(fault)
                 return fault
         return None
+
+    def workspace(self, api: str, tenant: str) -> Workspace:
+        """A tenant's workspace whose events go out as this API's webhooks."""
+        style = self.apis[api].webhooks
+        events = None if style is None else partial(publish, self.store, self.clock, self.ids, style, api, tenant)
+        return Workspace(self.store, api, tenant, self.clock, self.ids, events)
 
     @staticmethod
     def trace_id() -> str:

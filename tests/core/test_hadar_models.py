@@ -81,7 +81,7 @@ def test_update_lead_refuses_to_drop_both_contacts():
     from sandbox.core.ids import IdFactory
     from sandbox.core.store import Store
 
-    ws = models.Workspace(Store("memory"), "t", Clock(), IdFactory(1))
+    ws = models.Workspace(Store("memory"), "hadar", "t", Clock(), IdFactory(1))
     lead = models.create_lead(ws, {"name": "Only Phone", "phone": "+971500000001"})
     with pytest.raises(ValidationFailed) as info:
         models.update_lead(ws, lead["id"], {"phone": None})

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import hmac
 from datetime import timedelta
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sandbox.apis.hadar.models import Workspace
-from sandbox.core.webhooks import WebhookStyle, hmac_hex, publish
+from sandbox.core.webhooks import WebhookStyle, hmac_hex
+from sandbox.core.workspace import Workspace
 
 if TYPE_CHECKING:
     from sandbox.runtime import Runtime
@@ -58,5 +57,4 @@ STYLE = WebhookStyle(
 
 
 def workspace_for(runtime: Runtime, tenant: str) -> Workspace:
-    events = partial(publish, runtime.store, runtime.clock, runtime.ids, STYLE, "hadar", tenant)
-    return Workspace(runtime.store, tenant, runtime.clock, runtime.ids, events)
+    return runtime.workspace("hadar", tenant)

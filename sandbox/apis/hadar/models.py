@@ -4,41 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sandbox.apis.hadar import errors
 from sandbox.core import pagination, webhooks
-from sandbox.core.clock import Clock, parse_iso, utc_iso
+from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.errors import NotFound, ValidationFailed
-from sandbox.core.ids import IdFactory
-from sandbox.core.store import Collection, Condition, Store
+from sandbox.core.store import Condition
+from sandbox.core.workspace import Workspace
 
 API = "hadar"
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """One tenant's view of the store, with the sandbox clock and id source."""
-
-    store: Store
-    tenant: str
-    clock: Clock
-    ids: IdFactory
-    #: publishes an event (webhooks); None where nothing should be emitted (seeding, unit tests)
-    events: Callable[[str, dict[str, Any]], Any] | None = None
-
-    def collection(self, kind: str) -> Collection:
-        return self.store.collection(API, self.tenant, kind)
-
-    def emit(self, event_type: str, data: dict[str, Any]) -> None:
-        if self.events is not None:
-            self.events(event_type, data)
-
-    def now(self) -> tuple[datetime, str]:
-        moment = self.clock.now()
-        return moment, utc_iso(moment)
 
 
 # --- listing ---------------------------------------------------------------------------------------

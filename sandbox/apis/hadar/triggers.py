@@ -15,20 +15,21 @@ from sandbox.apis.hadar.events import STYLE
 from sandbox.core.clock import utc_iso
 from sandbox.core.errors import NotFound
 from sandbox.core.webhooks import publish
+from sandbox.core.workspace import Workspace
 from sandbox.seeding import SeedContext, load_fixture
 
 if TYPE_CHECKING:
     from sandbox.runtime import Runtime
 
 
-def _workspace(runtime: Runtime, tenant: str, published: list[dict[str, Any]]) -> models.Workspace:
+def _workspace(runtime: Runtime, tenant: str, published: list[dict[str, Any]]) -> Workspace:
     def events(event_type: str, data: dict[str, Any]) -> None:
         published.append(publish(runtime.store, runtime.clock, runtime.ids, STYLE, "hadar", tenant, event_type, data))
 
-    return models.Workspace(runtime.store, tenant, runtime.clock, runtime.ids, events)
+    return Workspace(runtime.store, "hadar", tenant, runtime.clock, runtime.ids, events)
 
 
-def _context(runtime: Runtime, ws: models.Workspace) -> SeedContext:
+def _context(runtime: Runtime, ws: Workspace) -> SeedContext:
     fixture = load_fixture("hadar")
     seed = ws.ids.new("trg", runtime.clock.now())
     faker = Faker(fixture.get("locales", ["en_US"]))
@@ -36,34 +37,34 @@ def _context(runtime: Runtime, ws: models.Workspace) -> SeedContext:
     return SeedContext(runtime.store, "hadar", {"slug": ws.tenant}, faker, random.Random(seed), runtime.clock.now())
 
 
-def _latest_lead(ws: models.Workspace) -> dict[str, Any]:
+def _latest_lead(ws: Workspace) -> dict[str, Any]:
     page = ws.collection("leads").page(before_seq=None, limit=1)
     if not page.items:
         raise NotFound("This tenant has no lead to trigger the event on")
     return page.items[0]
 
 
-def _new_lead(runtime: Runtime, ws: models.Workspace) -> dict[str, Any]:
+def _new_lead(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
     from fixtures.hadar import lead_body
 
     return models.create_lead(ws, lead_body(_context(runtime, ws)))
 
 
-def _lead_updated(runtime: Runtime, ws: models.Workspace) -> None:
+def _lead_updated(runtime: Runtime, ws: Workspace) -> None:
     lead = _latest_lead(ws)
     order = ["new", "contacted", "qualified", "viewing_scheduled", "negotiating", "won"]
     status = order[(order.index(lead["status"]) + 1) % len(order)] if lead["status"] in order else "contacted"
     models.update_lead(ws, lead["id"], {"status": status})
 
 
-def _booking(runtime: Runtime, ws: models.Workspace) -> dict[str, Any]:
+def _booking(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
     moment = runtime.clock.now() + timedelta(days=2)
     return models.create_booking(
         ws, {"lead_id": _latest_lead(ws)["id"], "type": "viewing", "scheduled_at": utc_iso(moment), "agent_name": "Sara"}
     )
 
 
-def _template(ws: models.Workspace) -> dict[str, Any]:
+def _template(ws: Workspace) -> dict[str, Any]:
     return whatsapp.send(
         ws,
         {
@@ -74,15 +75,15 @@ def _template(ws: models.Workspace) -> dict[str, Any]:
     )
 
 
-def _status_event(status: str) -> Callable[[Runtime, models.Workspace], None]:
-    def trigger(runtime: Runtime, ws: models.Workspace) -> None:
+def _status_event(status: str) -> Callable[[Runtime, Workspace], None]:
+    def trigger(runtime: Runtime, ws: Workspace) -> None:
         message = _template(ws)  # queued now; its own status events follow with the clock
         ws.emit(f"whatsapp.message.{status}", {**message, "status": status})
 
     return trigger
 
 
-def _invoice(runtime: Runtime, ws: models.Workspace, paid: bool) -> None:
+def _invoice(runtime: Runtime, ws: Workspace, paid: bool) -> None:
     moment = runtime.clock.now()
     now = utc_iso(moment)
     subtotal = 3990.0
@@ -107,7 +108,7 @@ def _invoice(runtime: Runtime, ws: models.Workspace, paid: bool) -> None:
         ws.emit("invoice.paid", invoice)
 
 
-TRIGGERS: dict[str, Callable[[Runtime, models.Workspace], Any]] = {
+TRIGGERS: dict[str, Callable[[Runtime, Workspace], Any]] = {
     "lead.created": _new_lead,
     "lead.updated": _lead_updated,
     "lead.opted_out": lambda runtime, ws: whatsapp.opt_out(ws, _new_lead(runtime, ws)["id"]),
