@@ -199,47 +199,40 @@ def vendor_idempotent_replay(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
-def _ids(conv: Conventions, body: Any) -> list[Any]:
-    data = body.get("data") if isinstance(body, dict) else None
-    items = data.get("items") if isinstance(data, dict) else data
-    if not isinstance(items, list):
-        return []
-    return [item.get("id") for item in items if isinstance(item, dict)]
-
-
 @schemathesis.check
 def vendor_pagination_walk(ctx: Any, response: Any, case: Any) -> bool | None:
-    """Walking a list page by page returns each record exactly once."""
+    """Walking a list page by page (cursor or page number) returns each record exactly once."""
     conv = _conventions()
     key = _primary_key()
+    parameter = {"cursor": "cursor", "page": "page"}.get(conv.pagination or "")
     if (
-        conv.pagination != "cursor"
+        parameter is None
         or key is None
         or case.method.upper() != "GET"
         or response.status_code != 200
         or "{" in case.operation.path
-        or not any(p.get("name") == "cursor" for p in case.operation.definition.raw.get("parameters", []) if isinstance(p, dict))
+        or not any(
+            p.get("name") == parameter for p in case.operation.definition.raw.get("parameters", []) if isinstance(p, dict)
+        )
         or not _first_time("pagination", case)
     ):
         return None
-    params = {k: v for k, v in (case.query or {}).items() if k != "cursor"}
+    params: dict[str, Any] | None = {k: v for k, v in (case.query or {}).items() if k not in ("cursor", "page")}
+    assert params is not None
     params["limit"] = 7  # small pages: many page boundaries over the seeded data
     seen: list[Any] = []
-    cursor = None
-    for _ in range(100):
-        if cursor is not None:
-            params["cursor"] = cursor
+    pages = 0
+    while params is not None and pages < 200:
         page = _call(case, headers=_auth(conv, key), params=params)
+        pages += 1
         if page.status_code != 200:
-            raise AssertionError(f"Pagination walk: page {len(seen) // 7 + 1} answered {page.status_code}")
+            raise AssertionError(f"Pagination walk: page {pages} answered {page.status_code}")
         body = _json(page)
-        seen.extend(_ids(conv, body))
-        pagination = body["data"]["pagination"]
-        if not pagination["has_more"]:
-            if pagination["next_cursor"] is not None:
-                raise AssertionError("Pagination walk: has_more is false but next_cursor is not null")
-            break
-        cursor = pagination["next_cursor"]
+        seen.extend(item.get("id") for item in conv.page_items(body) if isinstance(item, dict))
+        try:
+            params = conv.next_page(body, params)
+        except ValueError as exc:
+            raise AssertionError(f"Pagination walk: {exc}") from None
     duplicates = [record for record, times in Counter(seen).items() if times > 1]
     if duplicates:
         raise AssertionError(f"Pagination walk: {len(duplicates)} record(s) returned twice, e.g. {duplicates[0]}")

@@ -35,6 +35,50 @@ def _hadar_error_field(body: Any) -> str | None:
     return error.get("field") if isinstance(error, dict) else None
 
 
+def _hadar_items(body: Any) -> list[Any]:
+    return list(body["data"]["items"])
+
+
+def _hadar_next(body: Any, params: dict[str, Any]) -> dict[str, Any] | None:
+    pagination = body["data"]["pagination"]
+    if not pagination["has_more"]:
+        if pagination["next_cursor"] is not None:
+            raise ValueError("has_more is false but next_cursor is not null")
+        return None
+    return {**params, "cursor": pagination["next_cursor"]}
+
+
+def _crm_envelope(status: int, body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "body must be a JSON object"
+    if status >= 400:
+        if not set(body) <= {"error", "details"} or not isinstance(body.get("error"), dict):
+            return "an error must be {error: {code, message}} with optional details"
+        if not {"code", "message"} <= set(body["error"]):
+            return "error must carry code and message"
+        if "details" in body and "fieldErrors" not in body["details"]:
+            return "details must carry fieldErrors"
+        return None
+    if set(body) not in ({"data"}, {"data", "meta"}):
+        return "a success must be {data} or {data, meta}"
+    return None
+
+
+def _crm_error(body: Any) -> tuple[str | None, str | None]:
+    error = body.get("error") if isinstance(body, dict) else None
+    return (error.get("code"), None) if isinstance(error, dict) else (None, None)
+
+
+def _crm_error_field(body: Any) -> str | None:
+    fields = ((body or {}).get("details") or {}).get("fieldErrors") or {}
+    return next(iter(fields), None)
+
+
+def _crm_next(body: Any, params: dict[str, Any]) -> dict[str, Any] | None:
+    meta = body["meta"]
+    return {**params, "page": meta["page"] + 1} if meta["has_next"] else None
+
+
 @dataclass(frozen=True)
 class Conventions:
     api: str
@@ -51,6 +95,8 @@ class Conventions:
     rate_limited: bool
     idempotency: bool
     pagination: Literal["cursor", "page"] | None
+    page_items: Callable[[Any], list[Any]] = lambda body: []
+    next_page: Callable[[Any, dict[str, Any]], dict[str, Any] | None] = lambda body, params: None
 
     def auth(self, key: str) -> str:
         return self.auth_format.format(key=key)
@@ -80,5 +126,24 @@ VENDORS: dict[str, Conventions] = {
         rate_limited=True,
         idempotency=True,
         pagination="cursor",
+        page_items=_hadar_items,
+        next_page=_hadar_next,
+    ),
+    "hadar-crm": Conventions(
+        api="hadar-crm",
+        spec_file="hadar-crm.yaml",
+        solo_base="/api/v1",
+        auth_header="X-API-Key",
+        auth_format="{key}",
+        live_prefixes=("ak_live_",),
+        envelope=_crm_envelope,
+        error=_crm_error,
+        error_field=_crm_error_field,
+        trace_id=False,
+        rate_limited=True,
+        idempotency=False,
+        pagination="page",
+        page_items=lambda body: list(body["data"]),
+        next_page=_crm_next,
     ),
 }

@@ -9,6 +9,7 @@ from sandbox.apis.base import ApiDefinition
 #: name -> package; order is the order `serve` prints them in.
 PACKAGES = {
     "hadar": "sandbox.apis.hadar",
+    "hadar-crm": "sandbox.apis.hadar_crm",
 }
 
 

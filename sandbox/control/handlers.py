@@ -218,6 +218,25 @@ async def reset_clock() -> Response:
     return _ok(_clock_view())
 
 
+# --- webhooks -------------------------------------------------------------------------------------
+async def create_webhook_endpoint(body: dict[str, Any]) -> Response:
+    runtime = _rt()
+    api = _api(body["api"])
+    _tenant(api.name, body["tenant"])
+    if api.webhooks is None:
+        raise ValidationFailed(f"{api.name} sends no webhooks", field="api")
+    known = set(api.triggers)
+    unknown = [event for event in body["events"] if event not in known and event != "*"]
+    if unknown:
+        raise ValidationFailed(f"{api.name} has no event {unknown[0]!r}; events: {', '.join(sorted(known))}", field="events")
+    secret = "whsec_" + new_key("")[:32]
+    endpoint = webhooks.create_endpoint(
+        runtime.store, runtime.clock, runtime.ids, api.webhooks, api.name, body["tenant"], body["url"], body["events"],
+        secret, body.get("description"),
+    )
+    return _ok(endpoint, 201)
+
+
 # --- outbox and deliveries -------------------------------------------------------------------------
 def _newest(kind: str, api: str | None, tenant: str | None, limit: int, keep: Any = None) -> list[dict[str, Any]]:
     store = _rt().store

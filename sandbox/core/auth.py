@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sandbox.core.errors import InvalidApiKey, Unauthorized
+from sandbox.core.errors import InvalidApiKey, LiveKeyRefused, Unauthorized
 from sandbox.core.keys import hash_key
 from sandbox.core.store import Store
 
@@ -46,7 +46,7 @@ def credential(auth: KeyAuth, header_value: str | None) -> str:
 def authenticate(auth: KeyAuth, api: str, header_value: str | None, store: Store) -> Principal:
     key = credential(auth, header_value)
     if key.startswith(auth.live_prefixes):
-        raise InvalidApiKey(
+        raise LiveKeyRefused(
             f"This is a sandbox: it accepts test keys ({auth.test_prefix}…) only, never live keys. "
             "Use a test key from `lead-sandbox keys`."
         )

@@ -43,6 +43,12 @@ class InvalidApiKey(SandboxError):
     status, kind, default_message = 401, "invalid_api_key", "The API key is not valid"
 
 
+class LiveKeyRefused(InvalidApiKey):
+    """A live-looking key: the sandbox takes test keys only, whatever the vendor's 401 code is."""
+
+    kind = "live_key"
+
+
 class Forbidden(SandboxError):
     status, kind, default_message = 403, "forbidden", "This key is not allowed to do that"
 

@@ -21,9 +21,12 @@ class IdFactory:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
 
-    def new(self, prefix: str, at: datetime) -> str:
+    def ulid(self, at: datetime) -> str:
         with self._lock:
-            return f"{prefix}_{ulid_at(at, self._rng)}"
+            return ulid_at(at, self._rng)
+
+    def new(self, prefix: str, at: datetime) -> str:
+        return f"{prefix}_{self.ulid(at)}"
 
     def token(self, length: int = 32) -> str:
         """A random-looking alphanumeric token (webhook secrets, minted keys)."""

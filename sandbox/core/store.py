@@ -494,6 +494,9 @@ class Collection:
         t = records_table
         out = []
         for cond in where:
+            if isinstance(cond.value, int) and not isinstance(cond.value, bool):
+                # SQLite integers are 64-bit; a bigger bound means "no bound" on that side.
+                cond = Condition(cond.field, cond.op, max(-(2**63), min(2**63 - 1, cond.value)))
             if cond.field == "created_at":
                 column: Any = t.c.created_at
             elif isinstance(cond.value, bool):

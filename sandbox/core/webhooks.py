@@ -43,6 +43,8 @@ class WebhookStyle:
     timeout_seconds: float = 30.0
     #: body bytes; the default is compact UTF-8 JSON (what JSON.stringify gives for our payloads)
     encode: Callable[[dict[str, Any]], bytes] = field(default=jsonio.dumps)
+    #: id of a new endpoint (vendors differ: `whe_…`, `wh-…`)
+    endpoint_id: Callable[[IdFactory, datetime], str] = lambda ids, moment: ids.new("whe", moment)
     #: secret, raw body, lower-cased headers -> whether the signature verifies (receivers, `listen`)
     verify: Callable[[str, bytes, dict[str, str]], bool] | None = None
 
@@ -99,6 +101,35 @@ def queue_delivery(
     store.collection(api, tenant, "webhook_deliveries").insert(delivery["id"], now, delivery)
     store.add_job(Job(ids.new("job", moment), api, tenant, DELIVER, now, {"delivery_id": delivery["id"]}))
     return delivery
+
+
+def create_endpoint(
+    store: Store,
+    clock: Clock,
+    ids: IdFactory,
+    style: WebhookStyle,
+    api: str,
+    tenant: str,
+    url: str,
+    events: list[str],
+    secret: str,
+    description: str | None = None,
+) -> dict[str, Any]:
+    """An endpoint as a vendor dashboard would create it (control plane, for APIs without a create op)."""
+    moment = clock.now()
+    now = utc_iso(moment)
+    endpoint: dict[str, Any] = {
+        "id": style.endpoint_id(ids, moment),
+        "url": url,
+        "events": events,
+        "description": description,
+        "status": "enabled",
+        "secret_last4": secret[-4:],
+        "created_at": now,
+        "secret": secret,
+    }
+    store.collection(api, tenant, "webhook_endpoints").insert(endpoint["id"], now, endpoint)
+    return endpoint
 
 
 def redeliver(store: Store, clock: Clock, ids: IdFactory, api: str, tenant: str, delivery_id: str) -> dict[str, Any] | None:

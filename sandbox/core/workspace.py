@@ -3,9 +3,10 @@ the event publisher (webhooks)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from sandbox.core.clock import Clock, utc_iso
 from sandbox.core.ids import IdFactory

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sandbox.apis.base import ApiDefinition, KeyAuth
@@ -17,13 +16,9 @@ if TYPE_CHECKING:
 
 
 def _triggers() -> dict[str, Any]:
-    from sandbox.apis.hadar.triggers import TRIGGERS, trigger
+    from sandbox.apis.hadar.triggers import TRIGGERS
 
-    return {event_type: partial(_trigger_one, trigger, event_type) for event_type in TRIGGERS}
-
-
-def _trigger_one(trigger: Any, event_type: str, runtime: Runtime, tenant: str) -> dict[str, Any]:
-    return trigger(runtime, tenant, event_type)  # type: ignore[no-any-return]
+    return TRIGGERS
 
 
 def _style() -> WebhookStyle:

@@ -10,6 +10,7 @@ CODES = {
     "validation": "validation_error",
     "unauthorized": "unauthorized",
     "invalid_api_key": "invalid_api_key",
+    "live_key": "invalid_api_key",
     "forbidden": "forbidden",
     "not_found": "not_found",
     "tenant_not_found": "not_found",

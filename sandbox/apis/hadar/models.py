@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from sandbox.apis.hadar import errors
+from sandbox.apis.hadar.events import STYLE
 from sandbox.core import pagination, webhooks
 from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.errors import NotFound, ValidationFailed
@@ -331,19 +331,10 @@ def _endpoint_view(endpoint: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_webhook_endpoint(ws: Workspace, body: dict[str, Any], secret: str) -> dict[str, Any]:
-    moment, now = ws.now()
-    endpoint = {
-        "id": ws.ids.new("whe", moment),
-        "url": body["url"],
-        "events": body["events"],
-        "description": body.get("description"),
-        "status": "enabled",
-        "secret_last4": secret[-4:],
-        "created_at": now,
-        "secret": secret,
-    }
-    ws.collection("webhook_endpoints").insert(endpoint["id"], now, endpoint)
-    return endpoint  # the only time the secret is shown
+    # the only time the secret is shown
+    return webhooks.create_endpoint(
+        ws.store, ws.clock, ws.ids, STYLE, ws.api, ws.tenant, body["url"], body["events"], secret, body.get("description")
+    )
 
 
 def get_webhook_endpoint(ws: Workspace, endpoint_id: str) -> dict[str, Any]:

@@ -11,22 +11,14 @@ from typing import TYPE_CHECKING, Any
 from faker import Faker
 
 from sandbox.apis.hadar import models, whatsapp
-from sandbox.apis.hadar.events import STYLE
+from sandbox.apis.triggering import triggers
 from sandbox.core.clock import utc_iso
 from sandbox.core.errors import NotFound
-from sandbox.core.webhooks import publish
 from sandbox.core.workspace import Workspace
 from sandbox.seeding import SeedContext, load_fixture
 
 if TYPE_CHECKING:
     from sandbox.runtime import Runtime
-
-
-def _workspace(runtime: Runtime, tenant: str, published: list[dict[str, Any]]) -> Workspace:
-    def events(event_type: str, data: dict[str, Any]) -> None:
-        published.append(publish(runtime.store, runtime.clock, runtime.ids, STYLE, "hadar", tenant, event_type, data))
-
-    return Workspace(runtime.store, "hadar", tenant, runtime.clock, runtime.ids, events)
 
 
 def _context(runtime: Runtime, ws: Workspace) -> SeedContext:
@@ -108,7 +100,7 @@ def _invoice(runtime: Runtime, ws: Workspace, paid: bool) -> None:
         ws.emit("invoice.paid", invoice)
 
 
-TRIGGERS: dict[str, Callable[[Runtime, Workspace], Any]] = {
+ACTIONS: dict[str, Callable[[Runtime, Workspace], Any]] = {
     "lead.created": _new_lead,
     "lead.updated": _lead_updated,
     "lead.opted_out": lambda runtime, ws: whatsapp.opt_out(ws, _new_lead(runtime, ws)["id"]),
@@ -124,8 +116,4 @@ TRIGGERS: dict[str, Callable[[Runtime, Workspace], Any]] = {
 }
 
 
-def trigger(runtime: Runtime, tenant: str, event_type: str) -> dict[str, Any]:
-    """Run the trigger of `event_type`; returns the event of that type it published."""
-    published: list[dict[str, Any]] = []
-    TRIGGERS[event_type](runtime, _workspace(runtime, tenant, published))
-    return next(event for event in reversed(published) if event["type"] == event_type)
+TRIGGERS = triggers("hadar", ACTIONS)

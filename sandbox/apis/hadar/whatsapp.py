@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.apis.hadar import errors
 from sandbox.apis.hadar.events import workspace_for
-from sandbox.core.workspace import Workspace
 from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.store import Condition, Job
+from sandbox.core.workspace import Workspace
 
 if TYPE_CHECKING:
     from sandbox.runtime import Runtime

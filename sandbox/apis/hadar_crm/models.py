@@ -1,0 +1,216 @@
+"""Hadar CRM domain rules and state access (no HTTP)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sandbox.apis.hadar_crm import errors
+from sandbox.apis.hadar_crm.events import crm_id
+from sandbox.core.clock import parse_iso, utc_iso
+from sandbox.core.pagination import PageMeta
+from sandbox.core.store import Condition, Job
+from sandbox.core.workspace import Workspace
+
+COMPLETE_JOB = "hadar-crm.appointment.complete"
+
+
+def listing(ws: Workspace, kind: str, where: list[Condition], page: int, limit: int, view: Any = None) -> dict[str, Any]:
+    items, total = ws.collection(kind).offset_page(where, offset=(page - 1) * limit, limit=limit)
+    meta = PageMeta(total=total, page=page, limit=limit)
+    return {
+        "data": [view(item) for item in items] if view else items,
+        "meta": {
+            "total": meta.total,
+            "page": meta.page,
+            "limit": meta.limit,
+            "pages": meta.pages,
+            "has_next": meta.has_next,
+            "has_prev": meta.has_prev,
+        },
+    }
+
+
+def _ts(moment: Any) -> str:
+    return utc_iso(moment)
+
+
+# --- leads ----------------------------------------------------------------------------------------
+def create_lead(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
+    moment, now = ws.now()
+    lead = {
+        "id": crm_id("lead", ws.ids.ulid(moment)),
+        "full_name": body.get("full_name"),
+        "email": body.get("email"),
+        "phone": body.get("phone"),
+        "nationality": body.get("nationality"),
+        "status": "new",  # documented: new leads get status new and score 0
+        "score": 0,
+        "budget_min_aed": body.get("budget_min_aed"),
+        "budget_max_aed": body.get("budget_max_aed"),
+        "purpose": body.get("purpose"),
+        "timeline": body.get("timeline"),
+        "notes": body.get("notes"),
+        "channel": body.get("channel", "api"),
+        "assigned_to": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    ws.collection("leads").insert(lead["id"], now, with_search_text(lead))
+    ws.emit("lead.created", lead)
+    return lead
+
+
+def get_lead(ws: Workspace, lead_id: str) -> dict[str, Any]:
+    lead = ws.collection("leads").get(lead_id)
+    if lead is None:
+        raise errors.LeadNotFound()
+    return lead_view(lead)
+
+
+def list_leads(
+    ws: Workspace,
+    *,
+    page: int,
+    limit: int,
+    status: str | None,
+    channel: str | None,
+    search: str | None,
+    score_min: int | None,
+    score_max: int | None,
+) -> dict[str, Any]:
+    where = [Condition(name, "eq", value) for name, value in (("status", status), ("channel", channel)) if value]
+    if score_min is not None:
+        where.append(Condition("score", "gte", score_min))
+    if score_max is not None:
+        where.append(Condition("score", "lte", score_max))
+    if search is not None:
+        where.append(Condition("search_text", "icontains", search))
+    return listing(ws, "leads", where, page, limit, view=lead_view)
+
+
+def lead_view(lead: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in lead.items() if k != "search_text"}
+
+
+def with_search_text(lead: dict[str, Any]) -> dict[str, Any]:
+    """Stored leads carry one lower-cased field the `search` filter scans (name, email, phone)."""
+    text = " ".join(str(lead.get(k) or "") for k in ("full_name", "email", "phone")).lower()
+    return {**lead, "search_text": text}
+
+
+# --- properties ----------------------------------------------------------------------------------
+def create_property(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
+    moment, now = ws.now()
+    listing_ = {
+        "id": crm_id("prop", ws.ids.ulid(moment)),
+        "title": body["title"].strip(),
+        "type": body["type"],
+        "listing_type": body["listing_type"],
+        "status": body.get("status", "available"),
+        "community": body["community"],
+        "bedrooms": body.get("bedrooms", 0),
+        "bathrooms": body.get("bathrooms"),
+        "size_sqft": body.get("size_sqft"),
+        "price_aed": body["price_aed"],
+        "created_at": now,
+        "updated_at": now,
+    }
+    ws.collection("properties").insert(listing_["id"], now, listing_)
+    ws.emit("property.created", listing_)
+    return listing_
+
+
+def list_properties(
+    ws: Workspace,
+    *,
+    page: int,
+    limit: int,
+    type: str | None,
+    status: str | None,
+    min_price: int | None,
+    max_price: int | None,
+    bedrooms: int | None,
+    community: str | None,
+) -> dict[str, Any]:
+    where = [
+        Condition(name, "eq", value)
+        for name, value in (("type", type), ("status", status), ("bedrooms", bedrooms))
+        if value is not None
+    ]
+    if min_price is not None:
+        where.append(Condition("price_aed", "gte", min_price))
+    if max_price is not None:
+        where.append(Condition("price_aed", "lte", max_price))
+    if community is not None:
+        where.append(Condition("community", "icontains", community))
+    return listing(ws, "properties", where, page, limit)
+
+
+# --- appointments --------------------------------------------------------------------------------
+def schedule_appointment(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
+    lead = ws.collection("leads").get(body["lead_id"])
+    if lead is None:
+        raise errors.LeadNotFound(field="lead_id")
+    property_id = body.get("property_id")
+    if property_id is not None and ws.collection("properties").get(property_id) is None:
+        raise errors.PropertyNotFound(field="property_id")
+    moment, now = ws.now()
+    try:
+        start = parse_iso(body["scheduled_at"])
+        scheduled_at = _ts(start)
+    except ValueError:  # an instant UTC cannot hold (year 1 or 9999 with an offset): kept as sent
+        start, scheduled_at = None, body["scheduled_at"]
+    duration = body.get("duration_minutes", 60)
+    title = body.get("title") or f"{body['type'].replace('_', ' ').title()} with {lead.get('full_name') or lead['id']}"
+    appointment = {
+        "id": crm_id("appt", ws.ids.ulid(moment)),
+        "title": title,
+        "type": body["type"],
+        "lead_id": lead["id"],
+        "property_id": property_id,
+        "scheduled_at": scheduled_at,
+        "duration_minutes": duration,
+        "status": "scheduled",
+        "notes": body.get("notes"),
+        "created_at": now,
+    }
+    ws.collection("appointments").insert(appointment["id"], now, appointment)
+    ws.emit("appointment.scheduled", appointment)
+    if start is not None:
+        end = max(start + timedelta(minutes=duration), moment)
+        ws.store.add_job(
+            Job(ws.ids.new("job", moment), ws.api, ws.tenant, COMPLETE_JOB, _ts(end), {"appointment_id": appointment["id"]})
+        )
+    return appointment
+
+
+def complete_appointment(ws: Workspace, appointment_id: str) -> dict[str, Any] | None:
+    appointments = ws.collection("appointments")
+    appointment = appointments.get(appointment_id)
+    if appointment is None or appointment["status"] != "scheduled":
+        return None
+    appointment = {**appointment, "status": "completed"}
+    appointments.replace(appointment_id, appointment)
+    ws.emit("appointment.completed", appointment)
+    return appointment
+
+
+def list_appointments(
+    ws: Workspace, *, page: int, limit: int, type: str | None, status: str | None, lead_id: str | None
+) -> dict[str, Any]:
+    where = [
+        Condition(name, "eq", value)
+        for name, value in (("type", type), ("status", status), ("lead_id", lead_id))
+        if value is not None
+    ]
+    return listing(ws, "appointments", where, page, limit)
+
+
+# --- webhooks -------------------------------------------------------------------------------------
+def _webhook_view(endpoint: dict[str, Any]) -> dict[str, Any]:
+    return {k: endpoint[k] for k in ("id", "url", "events", "status", "created_at")}
+
+
+def list_webhooks(ws: Workspace, *, page: int, limit: int) -> dict[str, Any]:
+    return listing(ws, "webhook_endpoints", [], page, limit, view=_webhook_view)

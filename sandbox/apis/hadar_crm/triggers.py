@@ -1,0 +1,75 @@
+"""`stripe trigger` for Hadar CRM: the state change behind each documented event, with Faker data."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from faker import Faker
+
+from sandbox.apis.hadar_crm import models
+from sandbox.apis.triggering import triggers
+from sandbox.core.clock import utc_iso
+from sandbox.core.errors import NotFound
+from sandbox.core.workspace import Workspace
+from sandbox.seeding import SeedContext, load_fixture
+
+if TYPE_CHECKING:
+    from sandbox.runtime import Runtime
+
+
+def _context(runtime: Runtime, ws: Workspace) -> SeedContext:
+    seed = ws.ids.new("trg", runtime.clock.now())
+    faker = Faker(load_fixture("hadar-crm").get("locales", ["en_US"]))
+    faker.seed_instance(seed)
+    return SeedContext(runtime.store, ws.api, {"slug": ws.tenant}, faker, random.Random(seed), runtime.clock.now())
+
+
+def _latest(ws: Workspace, kind: str) -> dict[str, Any]:
+    page = ws.collection(kind).page(before_seq=None, limit=1)
+    if not page.items:
+        raise NotFound(f"This tenant has no {kind} to trigger the event on")
+    return page.items[0]
+
+
+def _new_lead(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
+    from fixtures.hadar_crm import lead_body
+
+    return models.create_lead(ws, lead_body(_context(runtime, ws)))
+
+
+def _update(ws: Workspace, kind: str, event: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    record = _latest(ws, kind)
+    _, now = ws.now()
+    record = {**change(record), "updated_at": now}
+    ws.collection(kind).replace(record["id"], record)
+    ws.emit(event, models.lead_view(record) if kind == "leads" else record)
+
+
+def _new_property(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
+    from fixtures.hadar_crm import property_body
+
+    return models.create_property(ws, property_body(_context(runtime, ws)))
+
+
+def _appointment(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
+    start = runtime.clock.now() + timedelta(days=1)
+    return models.schedule_appointment(
+        ws, {"type": "viewing", "lead_id": _latest(ws, "leads")["id"], "scheduled_at": utc_iso(start)}
+    )
+
+
+ACTIONS: dict[str, Callable[[Runtime, Workspace], Any]] = {
+    "lead.created": _new_lead,
+    "lead.updated": lambda runtime, ws: _update(ws, "leads", "lead.updated", lambda r: {**r, "status": "contacted"}),
+    "property.created": _new_property,
+    "property.updated": lambda runtime, ws: _update(
+        ws, "properties", "property.updated", lambda r: {**r, "price_aed": int(r["price_aed"] * 0.95)}
+    ),
+    "appointment.scheduled": _appointment,
+    "appointment.completed": lambda runtime, ws: models.complete_appointment(ws, _appointment(runtime, ws)["id"]),
+}
+
+TRIGGERS = triggers("hadar-crm", ACTIONS)
