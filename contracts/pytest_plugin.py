@@ -57,7 +57,9 @@ def lead_sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
     """An isolated sandbox (in-memory store, every API) on a free loopback port for the session."""
     from sandbox.app import create_app, runtime_of
 
-    config = Config(db="memory", seed=request.config.getoption("--lead-sandbox-seed"), plans={"*": 10**9})
+    config = Config(
+        db="memory", seed=request.config.getoption("--lead-sandbox-seed"), plans={"*": 10**9}, webhook_hosts="loopback"
+    )
     app = create_app(config)
     with running_sandbox(config, app=app) as origin:
         yield SandboxHandle(origin, runtime_of(app))

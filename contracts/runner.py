@@ -99,6 +99,8 @@ def run_contract(
         # Limits stay evaluated (headers, counting) but never trip during the run.
         plans={"*": UNLIMITED},
         validate_responses=True,
+        # fuzzed webhook URLs must never turn into traffic off this machine
+        webhook_hosts="loopback",
     )
     with running_sandbox(config) as origin:
         print(

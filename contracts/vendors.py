@@ -79,6 +79,22 @@ def _crm_next(body: Any, params: dict[str, Any]) -> dict[str, Any] | None:
     return {**params, "page": meta["page"] + 1} if meta["has_next"] else None
 
 
+def _leaditio_envelope(status: int, body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "body must be a JSON object"
+    if status >= 400 and not ({"code", "message"} <= set(body) <= {"code", "message", "field"}):
+        return "an error must be {code, message}"
+    return None
+
+
+def _leaditio_error(body: Any) -> tuple[str | None, str | None]:
+    return (body.get("code"), None) if isinstance(body, dict) else (None, None)
+
+
+def _leaditio_next(body: Any, params: dict[str, Any]) -> dict[str, Any] | None:
+    return {**params, "page": body["page"] + 1} if body["page"] * body["limit"] < body["total"] else None
+
+
 @dataclass(frozen=True)
 class Conventions:
     api: str
@@ -145,5 +161,22 @@ VENDORS: dict[str, Conventions] = {
         pagination="page",
         page_items=lambda body: list(body["data"]),
         next_page=_crm_next,
+    ),
+    "leaditio": Conventions(
+        api="leaditio",
+        spec_file="leaditio.yaml",
+        solo_base="/api/v1",
+        auth_header="Authorization",
+        auth_format="Bearer {key}",
+        live_prefixes=("ldt_live_",),
+        envelope=_leaditio_envelope,
+        error=_leaditio_error,
+        error_field=lambda body: body.get("field") if isinstance(body, dict) else None,
+        trace_id=False,
+        rate_limited=True,
+        idempotency=False,
+        pagination="page",
+        page_items=lambda body: list(body["leads"]),
+        next_page=_leaditio_next,
     ),
 }

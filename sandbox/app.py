@@ -68,6 +68,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
     apis["sandbox"] = CONTROL_PLANE  # /_sandbox, in every configuration
     runtime = Runtime.build(config, apis, clock)
     ensure_seeded(runtime)
+    for api in apis.values():
+        if api.on_start is not None:
+            api.on_start(runtime)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:

@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="override a rate-limit plan's budget, e.g. growth=100000 or hadar.starter=5")
     serve.add_argument("--rate-window", type=int, default=60, metavar="SECONDS",
                        help="length of a rate-limit window (default 60); shorter windows test client back-off fast")
+    serve.add_argument("--webhooks-loopback-only", action="store_true",
+                       help="deliver webhooks only to loopback URLs (never off this machine)")
     serve.add_argument("--validate-responses", action="store_true", help="check every response against the spec")
     serve.add_argument("--admin-token", default=os.environ.get("LEAD_SANDBOX_ADMIN_TOKEN"),
                        help="require this bearer token on /_sandbox")
@@ -124,6 +126,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         plans=plans,
         validate_responses=args.validate_responses,
         rate_window=args.rate_window,
+        webhook_hosts="loopback" if args.webhooks_loopback_only else "any",
         admin_token=args.admin_token,
     )
     try:

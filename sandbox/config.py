@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -27,6 +28,9 @@ class Config:
     rate_limit_storage: str | None = None
     #: Length of a rate-limit window. Budgets stay "per window"; shorten it to test back-off quickly.
     rate_window: int = 60
+    #: Where webhooks may go: "any" URL a user registered, or "loopback" only (tests and contract runs,
+    #: where fuzzed endpoint URLs must never cause traffic off the machine).
+    webhook_hosts: str = field(default_factory=lambda: os.environ.get("LEAD_SANDBOX_WEBHOOK_HOSTS", "any"))
     #: When set, /_sandbox requires `Authorization: Bearer <admin_token>`.
     admin_token: str | None = None
 

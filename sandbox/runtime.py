@@ -53,6 +53,8 @@ def mount_for(prefix: str, api: ApiDefinition, spec: dict[str, Any]) -> Mount:
         for operation in item.values():
             if isinstance(operation, dict) and "operationId" in operation and operation.get("security", top_security):
                 secured.add(operation["operationId"])
+    # A literal path beats a template that also matches it (/leads/webhook before /leads/{id}).
+    routes.sort(key=lambda route: route[0].pattern.count("[^/]+"))
     return Mount(prefix, api, tuple(routes), frozenset(secured))
 
 
@@ -131,4 +133,7 @@ class Runtime:
 async def deliver(runtime: Runtime, job: Job) -> None:
     style = runtime.apis[job.api].webhooks
     if style is not None:
-        await attempt_delivery(runtime.store, runtime.clock, runtime.ids, style, runtime.worker.client, job)
+        await attempt_delivery(
+            runtime.store, runtime.clock, runtime.ids, style, runtime.worker.client, job,
+            loopback_only=runtime.config.webhook_hosts == "loopback",
+        )

@@ -10,6 +10,7 @@ from sandbox.apis.base import ApiDefinition
 PACKAGES = {
     "hadar": "sandbox.apis.hadar",
     "hadar-crm": "sandbox.apis.hadar_crm",
+    "leaditio": "sandbox.apis.leaditio",
 }
 
 

@@ -52,6 +52,8 @@ class ApiDefinition:
     jobs: Mapping[str, JobHandler] = field(default_factory=dict)
     #: event type -> `stripe trigger`-like function (runtime, tenant) -> the published event
     triggers: Mapping[str, Callable[..., dict[str, Any]]] = field(default_factory=dict)
+    #: called when an app starts and after a reset (e.g. schedule recurring jobs)
+    on_start: Callable[..., None] | None = None
     #: the control plane: guarded by the admin token instead of tenant keys
     admin_only: bool = False
 

@@ -92,6 +92,9 @@ async def reset(body: dict[str, Any] | None = None) -> Response:
             _tenant(api, tenant)
     seeded = {name: d for name, d in runtime.apis.items() if d.seed is not None}
     reset_state(runtime.store, seeded, runtime.config.seed, api=api, tenant=tenant)
+    for definition in seeded.values():
+        if definition.on_start is not None and api in (None, definition.name):
+            definition.on_start(runtime)
     return _ok({"apis": [api] if api else sorted(seeded), "tenant": tenant, "seed": runtime.config.seed})
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -159,6 +161,17 @@ def next_attempt(
     return due
 
 
+def is_loopback_url(url: str) -> bool:
+    """True for http(s) URLs whose host is literally loopback (no DNS lookup is made)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 async def attempt_delivery(
     store: Store,
     clock: Clock,
@@ -166,6 +179,7 @@ async def attempt_delivery(
     style: WebhookStyle,
     client: httpx.AsyncClient,
     job: Job,
+    loopback_only: bool = False,
 ) -> dict[str, Any] | None:
     """One HTTP attempt of a queued delivery; records it and schedules the next one if needed."""
     deliveries = store.collection(job.api, job.tenant, "webhook_deliveries")
@@ -177,6 +191,11 @@ async def attempt_delivery(
     attempt: dict[str, Any] = {"number": len(delivery["attempts"]) + 1, "at": utc_iso(moment)}
     if endpoint is None:
         attempt.update(status_code=None, duration_ms=0, error="endpoint deleted")
+        delivery = {**delivery, "attempts": [*delivery["attempts"], attempt], "state": "failed", "next_attempt_at": None}
+        deliveries.replace(delivery["id"], delivery)
+        return delivery
+    if loopback_only and not is_loopback_url(endpoint["url"]):
+        attempt.update(status_code=None, duration_ms=0, error="blocked: this sandbox delivers to loopback URLs only")
         delivery = {**delivery, "attempts": [*delivery["attempts"], attempt], "state": "failed", "next_attempt_at": None}
         deliveries.replace(delivery["id"], delivery)
         return delivery
