@@ -95,6 +95,36 @@ def _leaditio_next(body: Any, params: dict[str, Any]) -> dict[str, Any] | None:
     return {**params, "page": body["page"] + 1} if body["page"] * body["limit"] < body["total"] else None
 
 
+def _askad_envelope(status: int, body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "body must be a JSON object"
+    if status >= 400:
+        error = body.get("error")
+        if set(body) != {"error"} or not isinstance(error, dict) or not {"code", "message"} <= set(error):
+            return "an error must be {error: {code, message}}"
+    return None
+
+
+def _href_envelope(status: int, body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "body must be a JSON object"
+    if status >= 400:
+        if not {"error", "message"} <= set(body) <= {"error", "message", "details"}:
+            return "an error must be {error, message} with optional details"
+        if body["error"] == "invalid_request" and not isinstance(body.get("details"), list):
+            return "invalid_request must carry a details array"
+    return None
+
+
+def _href_error(body: Any) -> tuple[str | None, str | None]:
+    return (body.get("error"), None) if isinstance(body, dict) else (None, None)
+
+
+def _href_error_field(body: Any) -> str | None:
+    details = body.get("details") if isinstance(body, dict) else None
+    return details[0].get("field") if isinstance(details, list) and details else None
+
+
 @dataclass(frozen=True)
 class Conventions:
     api: str
@@ -178,5 +208,38 @@ VENDORS: dict[str, Conventions] = {
         pagination="page",
         page_items=lambda body: list(body["leads"]),
         next_page=_leaditio_next,
+    ),
+    "askad": Conventions(
+        api="askad",
+        spec_file="askad.yaml",
+        solo_base="/api/v1",
+        auth_header="Authorization",
+        auth_format="Bearer {key}",
+        live_prefixes=("ask_live_",),
+        envelope=_askad_envelope,
+        error=_crm_error,
+        error_field=lambda body: ((body or {}).get("error") or {}).get("field") if isinstance(body, dict) else None,
+        trace_id=False,
+        rate_limited=True,
+        idempotency=False,
+        pagination="page",
+        page_items=lambda body: list(body["data"]),
+        next_page=lambda body, params: {**params, "page": body["page"] + 1} if body["has_more"] else None,
+    ),
+    "href": Conventions(
+        api="href",
+        spec_file="href.yaml",
+        # the path form of the tenant: a contract run needs no DNS for <tenant>.localtest.me
+        solo_base="/acme/api",
+        auth_header="X-API-Key",
+        auth_format="{key}",
+        live_prefixes=(),
+        envelope=_href_envelope,
+        error=_href_error,
+        error_field=_href_error_field,
+        trace_id=False,
+        rate_limited=False,
+        idempotency=False,
+        pagination=None,
     ),
 }

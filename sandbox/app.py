@@ -92,6 +92,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
         for base in api.bases(config.solo):
             app.add_api(specs.load_spec(api.spec_file), base_path=base, name=base, resolver=_resolver(api))
             runtime.mounts.append(mount_for(base, api, spec))
+            if api.tenant_from_host:
+                runtime.add_tenant_path(base)
         if api.docs_path:
             first = api.bases(config.solo)[0]
             parent = "" if config.solo else "/" + api.name

@@ -47,6 +47,18 @@ def _parser() -> argparse.ArgumentParser:
     reset.add_argument("--api", default=None)
     reset.add_argument("--tenant", default=None)
 
+    href = sub.add_parser("href", help="HREF tenants: provision one (key printed once) or rotate its key")
+    href_sub = href.add_subparsers(dest="href_command", required=True)
+    provision = href_sub.add_parser("provision", help="create a tenant and print its hcrm_ key once")
+    provision.add_argument("slug")
+    provision.add_argument("name")
+    provision.add_argument("--db", default=ENV_DB)
+    provision.add_argument("--seed", type=int, default=ENV_SEED)
+    rotate = href_sub.add_parser("rotate-key", help="revoke the tenant's keys and print a new one once")
+    rotate.add_argument("slug")
+    rotate.add_argument("--db", default=ENV_DB)
+    rotate.add_argument("--seed", type=int, default=ENV_SEED)
+
     listen = sub.add_parser("listen", help="print and forward the sandbox's webhook events (like stripe listen)")
     listen.add_argument("--forward-to", default=None, help="your app's webhook URL (else only print)")
     listen.add_argument("--api", default="hadar")
@@ -91,11 +103,19 @@ def key_rows(config: Config) -> list[dict[str, Any]]:
                     "last4": record.last4,
                     "role": record.role,
                     "plan": record.plan,
-                    "base_path": api.bases(config.solo)[0].replace("{tenant}", record.tenant),
+                    "base_path": _base_path(api, config.solo, record.tenant),
                 }
             )
     store.close()
     return rows
+
+
+def _base_path(api: Any, solo: bool, tenant: str) -> str:
+    base = str(api.bases(solo)[0])
+    if api.tenant_from_host:  # the path form of the tenant: /href/<slug>/api
+        parent, _, last = base.rpartition("/")
+        return f"{parent}/{tenant}/{last}"
+    return base
 
 
 def _print_table(rows: list[dict[str, Any]], host: str, port: int) -> None:
@@ -196,6 +216,40 @@ def cmd_reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_href(args: argparse.Namespace) -> int:
+    import re
+
+    from sandbox import tenants
+    from sandbox.apis import registry
+    from sandbox.core.errors import SandboxError
+    from sandbox.runtime import Runtime
+    from sandbox.seeding import ensure_seeded
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", args.slug):
+        print("lead-sandbox href: a slug is lower-case letters, digits and hyphens (it becomes a subdomain)",
+              file=sys.stderr)
+        return 2
+    api = registry()["href"]
+    runtime = Runtime.build(Config(db=args.db, seed=args.seed, apis=("href",)), {"href": api})
+    ensure_seeded(runtime)
+    try:
+        if args.href_command == "provision":
+            result = tenants.provision(runtime, api, args.slug, args.name)
+            print(f"Provisioned {result['tenant']['name']} ({args.slug}).")
+        else:
+            result = tenants.rotate(runtime, api, args.slug)
+            print(f"Rotated the key of {args.slug}; {result['revoked']} old key(s) revoked.")
+    except SandboxError as exc:
+        print(f"lead-sandbox href: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        runtime.store.close()
+    print(f"API key (shown once; stored only as SHA-256): {result['key']['key']}")
+    print(f"Endpoint: http://{args.slug}.localtest.me:4010/href/api/leads/intake "
+          f"(or http://127.0.0.1:4010/href/{args.slug}/api/leads/intake)")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
@@ -204,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_keys(args)
     if args.command == "reset":
         return cmd_reset(args)
+    if args.command == "href":
+        return cmd_href(args)
     if args.command == "listen":
         from sandbox.listen import run
 

@@ -79,6 +79,8 @@ class Runtime:
     apis: dict[str, ApiDefinition]
     mounts: list[Mount] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    #: (pattern, base) for APIs whose tenant may be a path segment: /href/<slug>/api/... -> /href/api/...
+    tenant_paths: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     worker: JobWorker = field(init=False)
 
     def __post_init__(self) -> None:
@@ -97,6 +99,19 @@ class Runtime:
             limiter=RateLimiter(config.rate_limit_storage, config.rate_window),
             apis=apis,
         )
+
+    def add_tenant_path(self, base: str) -> None:
+        parent, _, last = base.rpartition("/")
+        pattern = re.compile(rf"^{re.escape(parent)}/(?P<slug>[a-z0-9][a-z0-9-]{{0,62}})/{re.escape(last)}(?P<rest>/.*)?$")
+        self.tenant_paths.append((pattern, base))
+
+    def route_tenant(self, path: str) -> tuple[str, str | None]:
+        """(path to route, tenant taken from the path or None)."""
+        for pattern, base in self.tenant_paths:
+            match = pattern.match(path)
+            if match:
+                return base + (match["rest"] or ""), match["slug"]
+        return path, None
 
     def mount_at(self, path: str) -> Mount | None:
         for mount in self.mounts:  # sorted longest prefix first

@@ -137,7 +137,7 @@ def describe(error: Any, prefix: str | None = None) -> tuple[str | None, str]:
         }.get(kind.format, f"{subject} must be a valid {kind.format}"),
         "type": lambda: f"{subject} must be of type {' or '.join(kind.types)}",
         "enum": lambda: f"{subject} must be one of: {', '.join(map(str, kind.options))}",
-        "constant": lambda: f"{subject} must be {orjson.dumps(kind.expected_value).decode()}",
+        "constant": lambda: f"{subject} must be {orjson.dumps(kind.value).decode()}",
         "pattern": lambda: f"{subject} has an invalid format (expected pattern {kind.pattern})",
         "minLength": lambda: f"{subject} must be at least {kind.limit} characters",
         "maxLength": lambda: f"{subject} must be at most {kind.limit} characters",

@@ -11,6 +11,8 @@ PACKAGES = {
     "hadar": "sandbox.apis.hadar",
     "hadar-crm": "sandbox.apis.hadar_crm",
     "leaditio": "sandbox.apis.leaditio",
+    "askad": "sandbox.apis.askad",
+    "href": "sandbox.apis.href",
 }
 
 

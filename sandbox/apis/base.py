@@ -54,6 +54,9 @@ class ApiDefinition:
     triggers: Mapping[str, Callable[..., dict[str, Any]]] = field(default_factory=dict)
     #: called when an app starts and after a reset (e.g. schedule recurring jobs)
     on_start: Callable[..., None] | None = None
+    #: the tenant comes from the request (Host `<slug>.localtest.me`, or a path segment), not from the key;
+    #: a key of another tenant is refused
+    tenant_from_host: bool = False
     #: the control plane: guarded by the admin token instead of tenant keys
     admin_only: bool = False
 

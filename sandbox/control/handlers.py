@@ -8,17 +8,15 @@ from typing import Any
 
 from starlette.responses import Response
 
+from sandbox import tenants
 from sandbox.apis.base import ApiDefinition
 from sandbox.core import webhooks
 from sandbox.core.clock import parse_iso
-from sandbox.core.errors import Conflict, NotFound, ValidationFailed
-from sandbox.core.keys import hash_key, last4
+from sandbox.core.errors import NotFound, ValidationFailed
 from sandbox.core.keys import mint_key as new_key
-from sandbox.core.store import KeyRecord, Store
 from sandbox.http.context import current
 from sandbox.http.responses import json_response
 from sandbox.runtime import Fault, Runtime
-from sandbox.seeding import load_fixture, seed_tenant
 from sandbox.seeding import reset as reset_state
 from sandbox.spec import load_spec
 
@@ -47,20 +45,6 @@ def _tenants(api: str | None, tenant: str | None) -> list[tuple[str, str]]:
     store = _rt().store
     names = [api] if api is not None else list(_rt().apis)
     return [(t.api, t.slug) for name in names for t in store.list_tenants(name) if tenant in (None, t.slug)]
-
-
-def _key_view(record: KeyRecord) -> dict[str, Any]:
-    return {
-        "id": f"key_{record.key_hash[:16]}",
-        "api": record.api,
-        "tenant": record.tenant,
-        "role": record.role,
-        "plan": record.plan,
-        "last4": record.last4,
-        "label": record.label,
-        "created_at": record.created_at,
-        "revoked_at": record.revoked_at,
-    }
 
 
 # --- APIs, reset, tenants, keys -------------------------------------------------------------------
@@ -98,54 +82,22 @@ async def reset(body: dict[str, Any] | None = None) -> Response:
     return _ok({"apis": [api] if api else sorted(seeded), "tenant": tenant, "seed": runtime.config.seed})
 
 
-def _tenant_view(store: Store, api: str, slug: str) -> dict[str, Any]:
-    record = store.get_tenant(api, slug)
-    assert record is not None
-    return {"api": api, "slug": slug, "name": record.name, "plan": record.plan, "created_at": record.created_at}
-
-
 async def list_tenants(api: str | None = None) -> Response:
-    store = _rt().store
     if api is not None:
         _api(api)
-    return _ok([_tenant_view(store, a, slug) for a, slug in _tenants(api, None)])
-
-
-def _mint(runtime: Runtime, api: ApiDefinition, tenant: str, role: str, plan: str, label: str) -> dict[str, Any]:
-    if api.auth is None:
-        raise ValidationFailed(f"{api.name} takes no keys", field="api")
-    if api.plans and plan not in api.plans:
-        raise ValidationFailed(f"plan must be one of {', '.join(api.plans)}", field="plan")
-    key = new_key(api.auth.test_prefix)
-    record = KeyRecord(hash_key(key), api.name, tenant, role, plan, last4(key), label, runtime.clock.now_iso())
-    runtime.store.add_key(record)
-    return {**_key_view(record), "key": key}
+    return _ok([tenants.tenant_view(_rt(), a, slug) for a, slug in _tenants(api, None)])
 
 
 async def create_tenant(body: dict[str, Any]) -> Response:
-    runtime = _rt()
-    api = _api(body["api"])
-    if runtime.store.get_tenant(api.name, body["slug"]) is not None:
-        raise Conflict(f"Tenant {body['slug']!r} already exists in {api.name}", field="slug")
-    fixture = load_fixture(api.name)
-    template = fixture["tenants"][0]
-    plan = body.get("plan") or template["plan"]
-    if api.plans and plan not in api.plans:
-        raise ValidationFailed(f"plan must be one of {', '.join(api.plans)}", field="plan")
-    tenant = {
-        **{k: v for k, v in template.items() if k not in {"slug", "name", "plan", "keys", "created_at"}},
-        "slug": body["slug"],
-        "name": body["name"],
-        "plan": plan,
-        "created_at": runtime.clock.now_iso(),
-    }
-    seed_tenant(runtime.store, api, runtime.config.seed, tenant, parse_iso(fixture["anchor"]), fixture.get("locales", ["en_US"]))
-    key = _mint(runtime, api, body["slug"], "admin", plan, "Created through /_sandbox")
-    return _ok({"tenant": _tenant_view(runtime.store, api.name, body["slug"]), "key": key}, 201)
+    return _ok(tenants.provision(_rt(), _api(body["api"]), body["slug"], body["name"], body.get("plan")), 201)
+
+
+async def rotate_tenant_key(api: str, slug: str) -> Response:
+    return _ok(tenants.rotate(_rt(), _api(api), slug), 201)
 
 
 async def list_keys(api: str | None = None, tenant: str | None = None) -> Response:
-    return _ok([_key_view(k) for k in _rt().store.list_keys(api, tenant)])
+    return _ok([tenants.key_view(k) for k in _rt().store.list_keys(api, tenant)])
 
 
 async def mint_key(body: dict[str, Any]) -> Response:
@@ -154,8 +106,8 @@ async def mint_key(body: dict[str, Any]) -> Response:
     _tenant(api.name, body["tenant"])
     tenant = runtime.store.get_tenant(api.name, body["tenant"])
     assert tenant is not None
-    key = _mint(runtime, api, tenant.slug, body.get("role", "admin"), body.get("plan") or tenant.plan, body.get("label", ""))
-    return _ok(key, 201)
+    plan = body.get("plan") or tenant.plan
+    return _ok(tenants.mint(runtime, api, tenant.slug, body.get("role", "admin"), plan, body.get("label", "")), 201)
 
 
 async def revoke_key(key_id: str) -> Response:
@@ -165,7 +117,7 @@ async def revoke_key(key_id: str) -> Response:
             runtime.store.revoke_key(record.key_hash, runtime.clock.now_iso())
             revoked = runtime.store.find_key(record.key_hash)
             assert revoked is not None
-            return _ok(_key_view(revoked))
+            return _ok(tenants.key_view(revoked))
     raise NotFound(f"No key {key_id!r}", field="key_id")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import uuid
 from datetime import datetime
 
 from ulid import ULID
@@ -27,6 +28,11 @@ class IdFactory:
 
     def new(self, prefix: str, at: datetime) -> str:
         return f"{prefix}_{self.ulid(at)}"
+
+    def uuid4(self) -> str:
+        """A version-4 UUID from the seeded stream (the form AskAd uses for ids)."""
+        with self._lock:
+            return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 
     def token(self, length: int = 32) -> str:
         """A random-looking alphanumeric token (webhook secrets, minted keys)."""

@@ -34,6 +34,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+_HOST_SUFFIXES = (".localtest.me", ".localhost")
+
+
+def _host_tenant(host: str | None) -> str | None:
+    """`acme.localtest.me:4010` -> `acme` (the vendor's local development hosts)."""
+    name = (host or "").split(":", 1)[0].lower()
+    for suffix in _HOST_SUFFIXES:
+        if name.endswith(suffix):
+            label = name[: -len(suffix)]
+            return label if label and "." not in label else None
+    return None
+
+
 def anonymous_bucket(runtime: Runtime, api: ApiDefinition, scope: Scope) -> tuple[str, int]:
     """Requests without a valid key are limited per client address on the lowest plan."""
     client = scope.get("client") or ("-", 0)
@@ -52,8 +65,15 @@ class EdgeMiddleware:
             return
         runtime = self.runtime
         trace_id = runtime.trace_id()
-        mount = runtime.mount_at(scope["path"])
         state = scope.setdefault("state", {})
+        path, tenant = runtime.route_tenant(scope["path"])
+        if tenant is not None:  # /href/<slug>/api/... is routed as /href/api/... for tenant <slug>
+            scope["path"] = path
+            scope["raw_path"] = path.encode()
+            state["tenant"] = tenant
+        mount = runtime.mount_at(path)
+        if mount is not None and mount.api.tenant_from_host and tenant is None:
+            state["tenant"] = _host_tenant(_header(scope, b"host"))
         state["trace_id"] = trace_id
         state["mount"] = mount
         request_context.bind(request_context.RequestContext(runtime, trace_id, mount))
@@ -139,11 +159,20 @@ class GateMiddleware:
             await self._with_fault(api.name, operation_id)
             await self.app(scope, receive, send)
             return
+        tenant = state.get("tenant")
+        if api.tenant_from_host and (tenant is None or self.runtime.store.get_tenant(api.name, tenant) is None):
+            raise E.TenantNotFound(
+                f"No tenant {tenant!r} here: send Host <tenant>.localtest.me or use {mount.prefix.rsplit('/', 1)[0]}/<tenant>/api"
+                if tenant
+                else f"No tenant in this request: send Host <tenant>.localtest.me or use {mount.prefix.rsplit('/', 1)[0]}/<tenant>/api"
+            )
         if operation_id in mount.secured and api.auth is not None:
             try:
                 principal = authenticate(
                     api.auth, api.name, _header(scope, api.auth.header.encode()), self.runtime.store
                 )
+                if api.tenant_from_host and principal.tenant != tenant:
+                    raise E.InvalidApiKey("This key belongs to another tenant")
             except E.SandboxError as exc:
                 failure = exc
         if api.plans:

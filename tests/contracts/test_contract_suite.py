@@ -26,7 +26,9 @@ def test_contract__sandbox_passes_every_check_and_phase(api: str, tmp_path: Path
     code = run_contract(ContractOptions(api=api, max_examples=30, seed=7, junit_xml=str(report)), output=out)
     text = out.getvalue()
     assert code == 0, text[-6000:]
-    for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
+    # Stateful testing follows the spec's links; a spec with one operation (HREF) has none to follow.
+    has_links = "links:" in (Path(__file__).resolve().parents[2] / "openapi" / VENDORS[api].spec_file).read_text()
+    for phase in ("Examples", "Coverage", "Fuzzing", "Stateful") if has_links else ("Examples", "Coverage", "Fuzzing"):
         assert f"✅ {phase}" in text, f"phase {phase} did not pass:\n{text[-3000:]}"
     suite = ElementTree.parse(report).getroot()
     cases = suite.findall(".//testcase")
