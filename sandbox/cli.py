@@ -120,11 +120,11 @@ def _base_path(api: Any, solo: bool, tenant: str) -> str:
 
 def _print_table(rows: list[dict[str, Any]], host: str, port: int) -> None:
     width = max((len(r["key"] or "") for r in rows), default=20)
-    print(f"{'API':<10} {'BASE URL':<40} {'TENANT':<16} {'ROLE':<10} {'PLAN':<11} KEY")
+    print(f"{'API':<10} {'BASE URL':<40} {'TENANT':<22} {'ROLE':<10} {'PLAN':<13} KEY")
     for row in rows:
         url = f"http://{host}:{port}{row['base_path']}"
         key = row["key"] or f"…{row['last4']} (minted; shown once)"
-        print(f"{row['api']:<10} {url:<40} {row['tenant']:<16} {row['role']:<10} {row['plan']:<11} {key:<{width}}")
+        print(f"{row['api']:<10} {url:<40} {row['tenant']:<22} {row['role']:<10} {row['plan']:<13} {key:<{width}}".rstrip())
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# Every sandbox the tests start (in-process or as a subprocess) delivers webhooks to loopback only:
+# fuzzed or example endpoint URLs must never cause traffic off this machine.
+os.environ["LEAD_SANDBOX_WEBHOOK_HOSTS"] = "loopback"
+
 from collections.abc import Iterator
 
 import httpx
@@ -65,4 +71,107 @@ def server(app, config: Config) -> Iterator[str]:
 @pytest.fixture
 def client(server: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server + "/hadar/v1", headers=bearer(MARINA_ADMIN), timeout=30) as c:
+        yield c
+
+
+# --- webhook receivers, the control plane, waiting ---------------------------------------------------
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sandbox.serving import serve_in_thread
+
+MARINA = "marina-homes"
+PALM = "palm-crest"
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 3.0, interval: float = 0.02) -> object:
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """A real HTTP webhook receiver on 127.0.0.1: records (headers, raw body) and answers `statuses`
+    in order (the last one repeats; 200 when empty)."""
+
+    url: str = ""
+    statuses: list[int] = field(default_factory=list)
+    requests: list[Received] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def __call__(self, scope, receive, send) -> None:  # a bare ASGI app
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                while (await receive())["type"] != "lifespan.shutdown":
+                    pass
+                await send({"type": "lifespan.shutdown.complete"})
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        with self._lock:
+            index = len(self.requests)
+            self.requests.append(Received(headers, body))
+            status = self.statuses[min(index, len(self.statuses) - 1)] if self.statuses else 200
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.requests)
+
+    def of_type(self, event_type: str) -> list[Received]:
+        with self._lock:
+            return [r for r in self.requests if r.headers.get("x-hadar-event") == event_type]
+
+    def wait(self, n: int = 1, timeout: float = 3.0) -> list[Received]:
+        """Wait until at least `n` requests arrived; returns them all."""
+        wait_for(lambda: self.count() >= n, timeout)
+        with self._lock:
+            return list(self.requests)
+
+
+@pytest.fixture
+def make_receiver() -> Iterator[Callable[..., Receiver]]:
+    """`make_receiver(statuses=[500, 200])` -> a started Receiver (stopped after the test)."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+
+        def make(statuses: list[int] | None = None) -> Receiver:
+            receiver = Receiver(statuses=list(statuses or []))
+            receiver.url = stack.enter_context(serve_in_thread(receiver, lifespan="off")) + "/hook"
+            return receiver
+
+        yield make
+
+
+@pytest.fixture
+def receiver(make_receiver) -> Receiver:
+    return make_receiver()
+
+
+@pytest.fixture
+def control(server: str) -> Iterator[httpx.Client]:
+    """The /_sandbox control plane of the `server` fixture (open: no admin token)."""
+    with httpx.Client(base_url=server + "/_sandbox", timeout=30) as c:
         yield c
