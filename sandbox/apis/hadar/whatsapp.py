@@ -44,6 +44,8 @@ def last_inbound_at(ws: Workspace, lead_id: str) -> datetime | None:
 
 def window_open(ws: Workspace, lead_id: str, now: datetime) -> bool:
     last = last_inbound_at(ws, lead_id)
+    # stored times have milliseconds: compare at that precision, so "exactly 24 h later" is still open
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     return last is not None and now - last <= WINDOW
 
 
