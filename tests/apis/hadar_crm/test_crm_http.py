@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -130,7 +131,7 @@ def control(server: str) -> Iterator[httpx.Client]:
         yield client
 
 
-def all_leads(client: httpx.Client, **params: object) -> list[dict]:
+def all_leads(client: httpx.Client, **params: Any) -> list[dict]:
     items: list[dict] = []
     page = 1
     while True:
