@@ -73,15 +73,16 @@ def broken_origin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     [
         ("wrong_field_type", "listLeads", "examples,coverage,fuzzing", "response_schema_conformance"),
         ("ignores_auth", "listLeads", "examples,coverage", "ignored_auth"),
-        ("forgets_created_records", None, "stateful", "ensure_resource_availability"),
+        ("forgets_created_records", ("createLead", "getLead"), "stateful", "ensure_resource_availability"),
     ],
     indirect=["broken_origin"],
     ids=["wrong_field_type", "ignores_auth", "forgets_created_records"],
 )
 def test_contract__broken_target_fails_naming_the_check(
-    broken_origin: str, operation: str | None, phases: str, expected: str
+    broken_origin: str, operation: str | tuple[str, ...], phases: str, expected: str
 ) -> None:
-    extra = ("--include-operation-id", operation) if operation else ()
+    operations = (operation,) if isinstance(operation, str) else operation
+    extra = tuple(arg for op in operations for arg in ("--include-operation-id", op))
     out = io.StringIO()
     code = run_contract(
         ContractOptions(
