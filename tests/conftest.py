@@ -75,10 +75,16 @@ def client(server: str) -> Iterator[httpx.Client]:
 
 
 # --- webhook receivers, the control plane, waiting ---------------------------------------------------
+import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from sandbox.serving import serve_in_thread
 
@@ -175,3 +181,48 @@ def control(server: str) -> Iterator[httpx.Client]:
     """The /_sandbox control plane of the `server` fixture (open: no admin token)."""
     with httpx.Client(base_url=server + "/_sandbox", timeout=30) as c:
         yield c
+
+
+class Recorder:
+    """A loopback webhook receiver: records (lower-cased headers, raw body) of every POST."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self._lock = threading.Lock()
+        self._seen: list[tuple[dict[str, str], bytes]] = []
+
+        async def hook(request: Request) -> PlainTextResponse:
+            body = await request.body()
+            with self._lock:
+                self._seen.append(({k.lower(): v for k, v in request.headers.items()}, body))
+            return PlainTextResponse("ok")
+
+        self.app = Starlette(routes=[Route("/{path:path}", hook, methods=["POST"])])
+
+    def received(self) -> list[tuple[dict[str, str], bytes]]:
+        with self._lock:
+            return list(self._seen)
+
+    def wait(self, n: int) -> list[tuple[dict[str, str], bytes]]:
+        """Wait until at least `n` webhooks arrived; returns them all."""
+        wait_for(lambda: len(self.received()) >= n, 2.0)
+        return self.received()
+
+    def wait_event(self, event: str, predicate: Callable[[dict], bool] = lambda _: True) -> tuple[dict[str, str], bytes]:
+        def find() -> tuple[dict[str, str], bytes] | None:
+            for headers, body in self.received():
+                payload = json.loads(body)
+                if payload.get("event") == event and predicate(payload):
+                    return headers, body
+            return None
+
+        return wait_for(find, 2.0)  # type: ignore[return-value]
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    """A loopback receiver that records every webhook and answers 200 (payloads with an `event` key)."""
+    rec = Recorder()
+    with serve_in_thread(rec.app, lifespan="off") as origin:
+        rec.url = origin + "/webhooks"
+        yield rec

@@ -13,7 +13,7 @@ from sandbox.apis.base import ApiDefinition
 from sandbox.core import webhooks
 from sandbox.core.clock import parse_iso
 from sandbox.core.errors import NotFound, ValidationFailed
-from sandbox.core.keys import mint_key as new_key
+from sandbox.core.keys import new_secret
 from sandbox.http.context import current
 from sandbox.http.responses import json_response
 from sandbox.runtime import Fault, Runtime
@@ -184,7 +184,7 @@ async def create_webhook_endpoint(body: dict[str, Any]) -> Response:
     unknown = [event for event in body["events"] if event not in known and event != "*"]
     if unknown:
         raise ValidationFailed(f"{api.name} has no event {unknown[0]!r}; events: {', '.join(sorted(known))}", field="events")
-    secret = "whsec_" + new_key("")[:32]
+    secret = new_secret()
     endpoint = webhooks.create_endpoint(
         runtime.store, runtime.clock, runtime.ids, api.webhooks, api.name, body["tenant"], body["url"], body["events"],
         secret, body.get("description"),

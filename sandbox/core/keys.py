@@ -18,5 +18,10 @@ def mint_key(prefix: str, length: int = 32) -> str:
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
 
+def new_secret(prefix: str = "whsec_") -> str:
+    """A webhook signing secret: a credential, so real randomness, never the seeded id stream."""
+    return mint_key(prefix)
+
+
 def last4(key: str) -> str:
     return key[-4:]

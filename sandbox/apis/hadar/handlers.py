@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
-import string
 from typing import Any
 
 from starlette.responses import Response
 
 from sandbox.apis.hadar import models, whatsapp
 from sandbox.apis.hadar.events import workspace_for
+from sandbox.core.keys import new_secret
 from sandbox.http.context import current
 from sandbox.http.responses import json_response
-
-_ALNUM = string.ascii_letters + string.digits
 
 
 def _ws() -> models.Workspace:
@@ -148,17 +145,12 @@ async def list_webhook_endpoints(limit: int = 25, cursor: str | None = None) -> 
     return _ok(models.list_webhook_endpoints(_ws(), limit=limit, cursor=cursor))
 
 
-def _new_secret() -> str:
-    # A signing secret is a credential: real randomness, not the seeded id stream.
-    return "whsec_" + "".join(secrets.choice(_ALNUM) for _ in range(32))
-
-
 async def create_webhook_endpoint(body: dict[str, Any]) -> Response:
-    return _created(models.create_webhook_endpoint(_ws(), body, _new_secret()), "/webhooks")
+    return _created(models.create_webhook_endpoint(_ws(), body, new_secret()), "/webhooks")
 
 
 async def rotate_webhook_secret(endpoint_id: str) -> Response:
-    return _ok(models.rotate_webhook_secret(_ws(), endpoint_id, _new_secret()))
+    return _ok(models.rotate_webhook_secret(_ws(), endpoint_id, new_secret()))
 
 
 async def list_webhook_deliveries(

@@ -1,7 +1,7 @@
 """Hadar CRM over real HTTP (uvicorn on 127.0.0.1), against the vendor page
 (shared/seeds/hadar-crm-api.txt) and openapi/hadar-crm.yaml: X-API-Key auth, the {data}/{data, meta}
 envelope, validation errors with details.fieldErrors, filters, tenant isolation, appointments completing
-on the sandbox clock, and signed webhooks received by a loopback receiver."""
+on the sandbox clock, and signed webhooks received by a loopback recorder."""
 
 from __future__ import annotations
 
@@ -9,23 +9,17 @@ import hashlib
 import hmac
 import json
 import math
-import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
+from conftest import Recorder
 
 from contracts.sandbox_server import running_sandbox
 from sandbox.config import Config
 from sandbox.core.clock import parse_iso, utc_iso
-from sandbox.serving import serve_in_thread
 
 BASE = "/hadar-crm/api/v1"
 ADMIN = "ak_test_alnoor_professional_admin_7c2e91d4"
@@ -51,56 +45,6 @@ RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-def wait_for(predicate: Callable[[], object], timeout: float = 2.0) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(0.02)
-
-
-class Recorder:
-    """A loopback webhook receiver: records (lower-cased headers, raw body) of every POST."""
-
-    def __init__(self) -> None:
-        self.url = ""
-        self._lock = threading.Lock()
-        self._seen: list[tuple[dict[str, str], bytes]] = []
-
-        async def hook(request: Request) -> PlainTextResponse:
-            body = await request.body()
-            with self._lock:
-                self._seen.append(({k.lower(): v for k, v in request.headers.items()}, body))
-            return PlainTextResponse("ok")
-
-        self.app = Starlette(routes=[Route("/{path:path}", hook, methods=["POST"])])
-
-    def received(self) -> list[tuple[dict[str, str], bytes]]:
-        with self._lock:
-            return list(self._seen)
-
-    def wait_event(self, event: str, predicate: Callable[[dict], bool] = lambda _: True) -> tuple[dict[str, str], bytes]:
-        def find() -> tuple[dict[str, str], bytes] | None:
-            for headers, body in self.received():
-                payload = json.loads(body)
-                if payload.get("event") == event and predicate(payload):
-                    return headers, body
-            return None
-
-        return wait_for(find)  # type: ignore[return-value]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Recorder]:
-    recorder = Recorder()
-    with serve_in_thread(recorder.app, lifespan="off") as origin:
-        recorder.url = origin + "/webhooks/hadar"
-        yield recorder
-
-
 @pytest.fixture(scope="module")
 def shared() -> Iterator[str]:
     """One sandbox for the read-only tests of this module (nothing here writes to it)."""
@@ -122,12 +66,6 @@ def crm(shared: str) -> Iterator[httpx.Client]:
 def writer(server: str) -> Iterator[httpx.Client]:
     """An admin client on a fresh sandbox of its own (tests that create records)."""
     with api(server) as client:
-        yield client
-
-
-@pytest.fixture
-def control(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server + "/_sandbox", timeout=10, trust_env=False) as client:
         yield client
 
 
@@ -380,14 +318,14 @@ def test_appointment_completes_when_its_end_passes_on_the_frozen_clock(
 
 # --- webhooks --------------------------------------------------------------------------------------
 def test_webhook__non_ascii_lead_is_delivered_signed_as_json_stringify(
-    writer: httpx.Client, control: httpx.Client, receiver: Recorder
+    writer: httpx.Client, control: httpx.Client, recorder: Recorder
 ) -> None:
-    endpoint = register_endpoint(control, receiver.url, ["lead.created", "appointment.scheduled", "appointment.completed"])
+    endpoint = register_endpoint(control, recorder.url, ["lead.created", "appointment.scheduled", "appointment.completed"])
     secret = endpoint["secret"]
     name = "Zoë عائشة"
     lead = writer.post("/leads", json={"full_name": name, "email": "zoe@example.com", "channel": "website"}).json()["data"]
 
-    headers, raw = receiver.wait_event("lead.created", lambda p: p["data"]["id"] == lead["id"])
+    headers, raw = recorder.wait_event("lead.created", lambda p: p["data"]["id"] == lead["id"])
     payload = json.loads(raw)
     assert set(payload) == {"event", "timestamp", "data"}
     assert payload["data"]["full_name"] == name
@@ -399,9 +337,9 @@ def test_webhook__non_ascii_lead_is_delivered_signed_as_json_stringify(
 
 
 def test_webhook__appointment_scheduled_and_completed_are_delivered(
-    writer: httpx.Client, control: httpx.Client, receiver: Recorder
+    writer: httpx.Client, control: httpx.Client, recorder: Recorder
 ) -> None:
-    endpoint = register_endpoint(control, receiver.url, ["lead.created", "appointment.scheduled", "appointment.completed"])
+    endpoint = register_endpoint(control, recorder.url, ["lead.created", "appointment.scheduled", "appointment.completed"])
     now = parse_iso(control.post("/clock/freeze").json()["data"]["now"])
     lead = writer.get("/leads", params={"limit": 1}).json()["data"][0]
     appointment = writer.post(
@@ -409,31 +347,31 @@ def test_webhook__appointment_scheduled_and_completed_are_delivered(
         json={"type": "viewing", "lead_id": lead["id"], "scheduled_at": utc_iso(now + timedelta(minutes=10)),
               "duration_minutes": 15},
     ).json()["data"]
-    headers, raw = receiver.wait_event("appointment.scheduled", lambda p: p["data"]["id"] == appointment["id"])
+    headers, raw = recorder.wait_event("appointment.scheduled", lambda p: p["data"]["id"] == appointment["id"])
     assert headers["x-webhook-signature"] == hmac.new(endpoint["secret"].encode(), raw, hashlib.sha256).hexdigest()
 
     control.post("/clock/advance", json={"seconds": 30 * 60})
-    headers, raw = receiver.wait_event("appointment.completed", lambda p: p["data"]["id"] == appointment["id"])
+    headers, raw = recorder.wait_event("appointment.completed", lambda p: p["data"]["id"] == appointment["id"])
     assert json.loads(raw)["data"]["status"] == "completed"
     assert headers["x-webhook-signature"] == hmac.new(endpoint["secret"].encode(), raw, hashlib.sha256).hexdigest()
     # not subscribed: property.created is never sent to this endpoint
     writer.post("/properties", json={"title": "Unsubscribed", "type": "office", "listing_type": "rent",
                                      "community": "Business Bay", "price_aed": 90000})
-    assert all(json.loads(body)["event"] != "property.created" for _, body in receiver.received())
+    assert all(json.loads(body)["event"] != "property.created" for _, body in recorder.received())
 
 
 def test_list_webhooks_shows_the_subscription_without_its_secret(
-    server: str, writer: httpx.Client, control: httpx.Client, receiver: Recorder
+    server: str, writer: httpx.Client, control: httpx.Client, recorder: Recorder
 ) -> None:
     events = ["lead.created", "appointment.scheduled", "appointment.completed"]
-    endpoint = register_endpoint(control, receiver.url, events)
+    endpoint = register_endpoint(control, recorder.url, events)
     assert endpoint["secret"]
     response = writer.get("/webhooks")
     assert response.status_code == 200
     body = response.json()
     assert body["meta"]["total"] == 1
     [listed] = body["data"]
-    assert listed["id"] == endpoint["id"] and listed["url"] == receiver.url
+    assert listed["id"] == endpoint["id"] and listed["url"] == recorder.url
     assert listed["events"] == events
     assert "secret" not in listed
     assert endpoint["secret"] not in response.text

@@ -8,9 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,15 +16,11 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
+from conftest import Recorder
 
 from contracts.sandbox_server import running_sandbox
 from sandbox.config import Config
 from sandbox.core.clock import parse_iso, utc_iso
-from sandbox.serving import serve_in_thread
 
 BASE = "/leaditio/api/v1"
 SUNVOLT = "ldt_test_sunvolt_pro_9f31c0a7"
@@ -41,50 +35,6 @@ VENDOR_WEBHOOK: dict[str, Any] = {"url": "https://your-crm.com/hooks/leaditio", 
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-def wait_for(predicate: Callable[[], object], timeout: float = 2.0) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(0.02)
-
-
-class Recorder:
-    """A loopback webhook receiver: records (lower-cased headers, raw body) of every POST."""
-
-    def __init__(self) -> None:
-        self.url = ""
-        self._lock = threading.Lock()
-        self._seen: list[tuple[dict[str, str], bytes]] = []
-
-        async def hook(request: Request) -> PlainTextResponse:
-            body = await request.body()
-            with self._lock:
-                self._seen.append(({k.lower(): v for k, v in request.headers.items()}, body))
-            return PlainTextResponse("ok")
-
-        self.app = Starlette(routes=[Route("/{path:path}", hook, methods=["POST"])])
-
-    def received(self) -> list[tuple[dict[str, str], bytes]]:
-        with self._lock:
-            return list(self._seen)
-
-    def wait(self, n: int) -> list[tuple[dict[str, str], bytes]]:
-        wait_for(lambda: len(self.received()) >= n)
-        return self.received()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Recorder]:
-    recorder = Recorder()
-    with serve_in_thread(recorder.app, lifespan="off") as origin:
-        recorder.url = origin + "/hooks/leaditio"
-        yield recorder
-
-
 @pytest.fixture(scope="module")
 def shared() -> Iterator[str]:
     """One sandbox for the tests of this module that only read (or register unrelated webhooks)."""
@@ -101,12 +51,6 @@ def api(origin: str, key: str | None = SUNVOLT, authorization: str | None = None
 @pytest.fixture
 def buyer(shared: str) -> Iterator[httpx.Client]:
     with api(shared) as client:
-        yield client
-
-
-@pytest.fixture
-def control(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server + "/_sandbox", timeout=10, trust_env=False) as client:
         yield client
 
 
@@ -345,14 +289,14 @@ def check_delivery(headers: dict[str, str], raw: bytes, secret: str) -> dict:
     return payload
 
 
-def test_three_hours_of_clock_deliver_three_signed_leads(server: str, control: httpx.Client, receiver: Recorder) -> None:
+def test_three_hours_of_clock_deliver_three_signed_leads(server: str, control: httpx.Client, recorder: Recorder) -> None:
     # Freeze on the 2nd of next month, 00:00 UTC, so the 3 hours stay inside one calendar month.
     now = parse_iso(control.get("/clock").json()["data"]["now"])
     next_month = (now.replace(day=1, hour=0, minute=0, second=0, microsecond=0) + timedelta(days=32)).replace(day=1)
     frozen_at = next_month + timedelta(days=1)
     assert control.post("/clock/freeze", json={"at": utc_iso(frozen_at)}).status_code == 200
     secret = "wh_secret_sunvolt_test_0001"
-    register_receiver(server, receiver.url, secret)  # after the jump: only the next 3 hours are sent here
+    register_receiver(server, recorder.url, secret)  # after the jump: only the next 3 hours are sent here
     with api(server) as client:
         before = client.get("/account/stats").json()
         renews = (frozen_at.replace(day=1) + timedelta(days=32)).replace(day=1)  # the 1st of the month after
@@ -367,7 +311,7 @@ def test_three_hours_of_clock_deliver_three_signed_leads(server: str, control: h
         assert [lead["delivered_at"][:10] for lead in client.get("/leads", params={"limit": 3}).json()["leads"]] == [
             frozen_at.date().isoformat()] * 3
 
-        deliveries = receiver.wait(3)
+        deliveries = recorder.wait(3)
         assert len(deliveries) == 3
         newest = {lead["id"] for lead in client.get("/leads", params={"limit": 3}).json()["leads"]}
         delivered = set()
@@ -380,12 +324,12 @@ def test_three_hours_of_clock_deliver_three_signed_leads(server: str, control: h
         assert delivered == newest
 
 
-def test_triggered_lead_new_is_delivered_at_once(server: str, control: httpx.Client, receiver: Recorder) -> None:
+def test_triggered_lead_new_is_delivered_at_once(server: str, control: httpx.Client, recorder: Recorder) -> None:
     secret = "wh_secret_sunvolt_test_0002"
-    register_receiver(server, receiver.url, secret)
+    register_receiver(server, recorder.url, secret)
     response = control.post("/events", json={"api": "leaditio", "tenant": "sunvolt-solar", "type": "lead.new"})
     assert response.status_code == 201, response.text
-    [(headers, raw)] = receiver.wait(1)
+    [(headers, raw)] = recorder.wait(1)
     payload = check_delivery(headers, raw, secret)
     with api(server) as client:
         assert client.get("/leads", params={"limit": 1}).json()["leads"][0]["id"] == payload["lead"]["id"]
