@@ -91,3 +91,24 @@ class InternalError(SandboxError):
 
 class ServiceUnavailable(SandboxError):
     status, kind, default_message = 503, "service_unavailable", "A downstream provider is degraded"
+
+
+#: The snake_case wire codes several vendors share (Leaditio, AskAd): kind -> code. A vendor's
+#: `errors.py` uses it as is or overrides the kinds it names differently.
+SNAKE_CASE_CODES = {
+    "validation": "invalid_request",
+    "unauthorized": "unauthorized",
+    "invalid_api_key": "unauthorized",
+    "live_key": "unauthorized",
+    "forbidden": "forbidden",
+    "not_found": "not_found",
+    "tenant_not_found": "not_found",
+    "method_not_allowed": "method_not_allowed",
+    "payload_too_large": "payload_too_large",
+    "unsupported_media_type": "unsupported_media_type",
+    "unprocessable": "invalid_request",
+    "conflict": "invalid_request",
+    "rate_limited": "rate_limited",
+    "internal": "internal_error",
+    "service_unavailable": "service_unavailable",
+}
