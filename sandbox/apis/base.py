@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,18 @@ if TYPE_CHECKING:
     from sandbox.core.webhooks import WebhookStyle
     from sandbox.seeding import SeedContext
     from sandbox.worker import JobHandler
+
+
+def lazy(target: str) -> Callable[..., Any]:
+    """`module:function`, imported on first call. Fixtures import the models they seed and job handlers
+    import the API package, so an `ApiDefinition` names them instead of importing them."""
+    module, _, name = target.partition(":")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = name
+    return call
 
 
 @dataclass(frozen=True)

@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
 
 from sandbox.apis.askad.errors import render
 from sandbox.apis.askad.events import STYLE
-from sandbox.apis.base import ApiDefinition, KeyAuth
-
-if TYPE_CHECKING:
-    from sandbox.seeding import SeedContext
-
-
-def _seed(ctx: SeedContext) -> None:
-    from fixtures.askad import seed
-
-    seed(ctx)
-
-
-def _triggers() -> dict[str, Any]:
-    from sandbox.apis.askad.triggers import TRIGGERS
-
-    return TRIGGERS
-
+from sandbox.apis.askad.triggers import TRIGGERS
+from sandbox.apis.base import ApiDefinition, KeyAuth, lazy
 
 API = ApiDefinition(
     name="askad",
@@ -42,7 +26,7 @@ API = ApiDefinition(
     render_error=render,
     plans={"standard": 100},  # "100 requests per minute per API key"
     anonymous_plan="standard",
-    seed=_seed,
+    seed=lazy("fixtures.askad:seed"),
     webhooks=STYLE,
-    triggers=_triggers(),
+    triggers=TRIGGERS,
 )

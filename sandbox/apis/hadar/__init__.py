@@ -3,40 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
 
-from sandbox.apis.base import ApiDefinition, KeyAuth
+from sandbox.apis.base import ApiDefinition, KeyAuth, lazy
 from sandbox.apis.hadar.errors import render
-
-if TYPE_CHECKING:
-    from sandbox.core.store import Job
-    from sandbox.core.webhooks import WebhookStyle
-    from sandbox.runtime import Runtime
-    from sandbox.seeding import SeedContext
-
-
-def _triggers() -> dict[str, Any]:
-    from sandbox.apis.hadar.triggers import TRIGGERS
-
-    return TRIGGERS
-
-
-def _style() -> WebhookStyle:
-    from sandbox.apis.hadar.events import STYLE
-
-    return STYLE
-
-
-async def _advance_status(runtime: Runtime, job: Job) -> None:
-    from sandbox.apis.hadar.whatsapp import advance_status
-
-    await advance_status(runtime, job)
-
-
-def _seed(ctx: SeedContext) -> None:
-    from fixtures.hadar import seed  # fixtures import the models; import late to avoid a cycle
-
-    seed(ctx)
+from sandbox.apis.hadar.events import STYLE
+from sandbox.apis.hadar.triggers import TRIGGERS
 
 API = ApiDefinition(
     name="hadar",
@@ -57,9 +28,9 @@ API = ApiDefinition(
     plans={"starter": 60, "growth": 300, "enterprise": 1000},
     anonymous_plan="starter",
     idempotency=True,
-    seed=_seed,
+    seed=lazy("fixtures.hadar:seed"),
     docs_path="/developers/api-docs",
-    webhooks=_style(),
-    jobs={"hadar.whatsapp.status": _advance_status},
-    triggers=_triggers(),
+    webhooks=STYLE,
+    jobs={"hadar.whatsapp.status": lazy("sandbox.apis.hadar.whatsapp:advance_status")},
+    triggers=TRIGGERS,
 )

@@ -3,35 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
 
-from sandbox.apis.base import ApiDefinition, KeyAuth
+from sandbox.apis.base import ApiDefinition, KeyAuth, lazy
 from sandbox.apis.hadar_crm.errors import render
 from sandbox.apis.hadar_crm.events import STYLE
-
-if TYPE_CHECKING:
-    from sandbox.core.store import Job
-    from sandbox.runtime import Runtime
-    from sandbox.seeding import SeedContext
-
-
-def _seed(ctx: SeedContext) -> None:
-    from fixtures.hadar_crm import seed
-
-    seed(ctx)
-
-
-async def _complete(runtime: Runtime, job: Job) -> None:
-    from sandbox.apis.hadar_crm.models import complete_appointment
-
-    complete_appointment(runtime.workspace("hadar-crm", job.tenant), job.payload["appointment_id"])
-
-
-def _triggers() -> dict[str, Any]:
-    from sandbox.apis.hadar_crm.triggers import TRIGGERS
-
-    return TRIGGERS
-
+from sandbox.apis.hadar_crm.triggers import TRIGGERS
 
 API = ApiDefinition(
     name="hadar-crm",
@@ -50,8 +26,8 @@ API = ApiDefinition(
     render_error=render,
     plans={"standard": 60, "professional": 300, "enterprise": 1000},
     anonymous_plan="standard",
-    seed=_seed,
+    seed=lazy("fixtures.hadar_crm:seed"),
     webhooks=STYLE,
-    jobs={"hadar-crm.appointment.complete": _complete},
-    triggers=_triggers(),
+    jobs={"hadar-crm.appointment.complete": lazy("sandbox.apis.hadar_crm.models:complete_job")},
+    triggers=TRIGGERS,
 )

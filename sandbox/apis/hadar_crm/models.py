@@ -214,3 +214,8 @@ def _webhook_view(endpoint: dict[str, Any]) -> dict[str, Any]:
 
 def list_webhooks(ws: Workspace, *, page: int, limit: int) -> dict[str, Any]:
     return listing(ws, "webhook_endpoints", [], page, limit, view=_webhook_view)
+
+
+async def complete_job(runtime: Any, job: Job) -> None:
+    """Job: an appointment's end has passed on the sandbox clock."""
+    complete_appointment(runtime.workspace(job.api, job.tenant), job.payload["appointment_id"])

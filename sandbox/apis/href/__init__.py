@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-from sandbox.apis.base import ApiDefinition, KeyAuth
+from sandbox.apis.base import ApiDefinition, KeyAuth, lazy
 from sandbox.apis.href.errors import render
-
-if TYPE_CHECKING:
-    from sandbox.seeding import SeedContext
-
-
-def _seed(ctx: SeedContext) -> None:
-    from fixtures.href import seed
-
-    seed(ctx)
-
 
 API = ApiDefinition(
     name="href",
@@ -36,6 +25,6 @@ API = ApiDefinition(
     ),
     render_error=render,
     plans={},  # "Rate limiting: none in v1"
-    seed=_seed,
+    seed=lazy("fixtures.href:seed"),
     tenant_from_host=True,
 )

@@ -3,41 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
 
-from sandbox.apis.base import ApiDefinition, KeyAuth
+from sandbox.apis.base import ApiDefinition, KeyAuth, lazy
 from sandbox.apis.leaditio.errors import render
 from sandbox.apis.leaditio.events import STYLE
-
-if TYPE_CHECKING:
-    from sandbox.core.store import Job
-    from sandbox.runtime import Runtime
-    from sandbox.seeding import SeedContext
-
-
-def _seed(ctx: SeedContext) -> None:
-    from fixtures.leaditio import seed
-
-    seed(ctx)
-
-
-async def _match(runtime: Runtime, job: Job) -> None:
-    from sandbox.apis.leaditio.matching import run_match
-
-    await run_match(runtime, job)
-
-
-def _on_start(runtime: Runtime) -> None:
-    from sandbox.apis.leaditio.matching import ensure_jobs
-
-    ensure_jobs(runtime)
-
-
-def _triggers() -> dict[str, Any]:
-    from sandbox.apis.leaditio.triggers import TRIGGERS
-
-    return TRIGGERS
-
+from sandbox.apis.leaditio.triggers import TRIGGERS
 
 API = ApiDefinition(
     name="leaditio",
@@ -57,9 +27,9 @@ API = ApiDefinition(
     # The vendor documents one budget: 60 requests a minute per key, whatever the plan.
     plans={"basic": 60, "pro": 60, "enterprise": 60},
     anonymous_plan="basic",
-    seed=_seed,
+    seed=lazy("fixtures.leaditio:seed"),
     webhooks=STYLE,
-    jobs={"leaditio.match": _match},
-    triggers=_triggers(),
-    on_start=_on_start,
+    jobs={"leaditio.match": lazy("sandbox.apis.leaditio.matching:run_match")},
+    triggers=TRIGGERS,
+    on_start=lazy("sandbox.apis.leaditio.matching:ensure_jobs"),
 )
