@@ -102,7 +102,9 @@ class Runtime:
 
     def add_tenant_path(self, base: str) -> None:
         parent, _, last = base.rpartition("/")
-        pattern = re.compile(rf"^{re.escape(parent)}/(?P<slug>[a-z0-9][a-z0-9-]{{0,62}})/{re.escape(last)}(?P<rest>/.*)?$")
+        pattern = re.compile(
+            rf"^{re.escape(parent)}/(?P<slug>[a-z0-9][a-z0-9-]{{0,62}})/{re.escape(last)}(?P<rest>/.*)?$", re.IGNORECASE
+        )
         self.tenant_paths.append((pattern, base))
 
     def route_tenant(self, path: str) -> tuple[str, str | None]:
@@ -110,7 +112,11 @@ class Runtime:
         for pattern, base in self.tenant_paths:
             match = pattern.match(path)
             if match:
-                return base + (match["rest"] or ""), match["slug"]
+                rest = match["rest"] or ""
+                if len(rest) > 1 and rest.endswith("/"):
+                    # no trailing-slash redirect: its Location could not carry the tenant segment
+                    rest = rest.rstrip("/")
+                return base + rest, match["slug"].lower()
         return path, None
 
     def mount_at(self, path: str) -> Mount | None:

@@ -39,7 +39,7 @@ _HOST_SUFFIXES = (".localtest.me", ".localhost")
 
 def _host_tenant(host: str | None) -> str | None:
     """`acme.localtest.me:4010` -> `acme` (the vendor's local development hosts)."""
-    name = (host or "").split(":", 1)[0].lower()
+    name = (host or "").split(":", 1)[0].lower().rstrip(".")  # a fully qualified name may end with a dot
     for suffix in _HOST_SUFFIXES:
         if name.endswith(suffix):
             label = name[: -len(suffix)]

@@ -21,7 +21,9 @@ def _convert(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
         raise NotFound("This workspace has no contact to convert")
     contact = page.items[0]
     _, now = ws.now()
-    value = int((contact.get("metadata") or {}).get("deal_value") or 2500)
+    # metadata is free-form: use deal_value when it is a usable amount, else a typical one
+    raw = (contact.get("metadata") or {}).get("deal_value")
+    value = int(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) and 0 <= raw < 10**12 else 2500
     deal = {"id": ws.ids.uuid4(), "title": f"{contact.get('first_name') or contact.get('email')} - new business",
             "contact_id": contact["id"], "value": value, "currency": "USD", "stage": "qualified",
             "created_at": now, "updated_at": now, "closed_at": None}

@@ -10,6 +10,7 @@ import hmac
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -54,7 +55,32 @@ def api(origin: str, key: str | None = ADMIN) -> httpx.Client:
 
 @pytest.fixture
 def askad(server: str) -> Iterator[httpx.Client]:
+    """The admin key on a fresh sandbox (tests that create leads)."""
     with api(server) as client:
+        yield client
+
+
+@contextmanager
+def sandbox(config: Config) -> Iterator[str]:
+    app = create_app(config)
+    try:
+        with running_sandbox(config, app=app) as origin:
+            yield origin
+    finally:
+        runtime_of(app).store.close()
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[str]:
+    """One sandbox for the tests that change nothing (auth failures, validation errors, reads)."""
+    with sandbox(Config(db="memory", plans={"*": 10**9}, validate_responses=True)) as origin:
+        yield origin
+
+
+@pytest.fixture
+def reader(shared: str) -> Iterator[httpx.Client]:
+    """The admin key on the shared sandbox: only reads and requests that must fail."""
+    with api(shared) as client:
         yield client
 
 
@@ -99,26 +125,26 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
 
 # --- authentication --------------------------------------------------------------------------------
 @pytest.mark.parametrize("key", [None, "ask_test_unknown_key_00000000"], ids=["missing", "unknown"])
-def test_auth__missing_or_unknown_key_is_401_unauthorized(server: str, key: str | None) -> None:
-    with api(server, key) as client:
+def test_auth__missing_or_unknown_key_is_401_unauthorized(shared: str, key: str | None) -> None:
+    with api(shared, key) as client:
         error = assert_error(client.get("/contacts"), 401, "unauthorized")
         assert_error(client.post("/leads/inbound", json=VENDOR_INBOUND), 401, "unauthorized")
     assert "field" not in error
 
 
-def test_auth__non_bearer_scheme_is_401(server: str) -> None:
-    with httpx.Client(base_url=server + BASE, headers={"Authorization": f"Basic {ADMIN}"}, trust_env=False) as client:
+def test_auth__non_bearer_scheme_is_401(shared: str) -> None:
+    with httpx.Client(base_url=shared + BASE, headers={"Authorization": f"Basic {ADMIN}"}, trust_env=False) as client:
         assert_error(client.get("/contacts"), 401, "unauthorized")
 
 
-def test_auth__live_key_is_401_saying_test_keys_only(server: str) -> None:
-    with api(server, "ask_live_0123456789abcdef") as client:
+def test_auth__live_key_is_401_saying_test_keys_only(shared: str) -> None:
+    with api(shared, "ask_live_0123456789abcdef") as client:
         error = assert_error(client.get("/contacts"), 401, "unauthorized")
     assert "test keys" in error["message"]
 
 
-def test_auth__read_only_key_reads_but_cannot_write(server: str) -> None:
-    with api(server, READONLY) as client:
+def test_auth__read_only_key_reads_but_cannot_write(shared: str) -> None:
+    with api(shared, READONLY) as client:
         assert client.get("/contacts").status_code == 200
         assert client.get("/deals").status_code == 200
         assert_error(client.post("/leads/inbound", json={"email": "ro@example.com"}), 403, "forbidden")
@@ -166,11 +192,11 @@ def test_every_lead_has_its_own_id(askad: httpx.Client) -> None:
     [{"first_name": "Nobody"}, {"source": "zapier", "metadata": {"a": 1}}, {}],
     ids=["name-only", "source-only", "empty"],
 )
-def test_inbound__neither_email_nor_phone_is_400_with_field(askad: httpx.Client, body: dict) -> None:
-    before = total_contacts(askad)
-    error = assert_error(askad.post("/leads/inbound", json=body), 400, "invalid_request")
+def test_inbound__neither_email_nor_phone_is_400_with_field(reader: httpx.Client, body: dict) -> None:
+    before = total_contacts(reader)
+    error = assert_error(reader.post("/leads/inbound", json=body), 400, "invalid_request")
     assert error.get("field") in {"email", "phone"}
-    assert total_contacts(askad) == before
+    assert total_contacts(reader) == before
 
 
 @pytest.mark.parametrize(
@@ -182,8 +208,8 @@ def test_inbound__neither_email_nor_phone_is_400_with_field(askad: httpx.Client,
     ],
     ids=["bad-email", "bad-phone", "unknown-field"],
 )
-def test_inbound__invalid_body_is_400(askad: httpx.Client, body: dict, field: str | None) -> None:
-    error = assert_error(askad.post("/leads/inbound", json=body), 400, "invalid_request")
+def test_inbound__invalid_body_is_400(reader: httpx.Client, body: dict, field: str | None) -> None:
+    error = assert_error(reader.post("/leads/inbound", json=body), 400, "invalid_request")
     if field is not None:
         assert error.get("field") == field
 
@@ -193,11 +219,11 @@ def test_inbound__invalid_body_is_400(askad: httpx.Client, body: dict, field: st
     [{"name": "No Email", "source": "website", "page_url": "https://example.com/pricing"}, {}],
     ids=["name-only", "empty"],
 )
-def test_capture__without_email_is_400(askad: httpx.Client, body: dict) -> None:
-    before = total_contacts(askad)
-    error = assert_error(askad.post("/leads/capture", json=body), 400, "invalid_request")
+def test_capture__without_email_is_400(reader: httpx.Client, body: dict) -> None:
+    before = total_contacts(reader)
+    error = assert_error(reader.post("/leads/capture", json=body), 400, "invalid_request")
     assert error.get("field") == "email"
-    assert total_contacts(askad) == before
+    assert total_contacts(reader) == before
 
 
 # --- de-duplication --------------------------------------------------------------------------------
@@ -255,34 +281,34 @@ def test_dedupe__phone_only_contacts_are_keyed_by_phone(askad: httpx.Client) -> 
 
 
 # --- lists -----------------------------------------------------------------------------------------
-def test_contacts__envelope_and_default_limit(askad: httpx.Client) -> None:
-    body = askad.get("/contacts").json()
+def test_contacts__envelope_and_default_limit(reader: httpx.Client) -> None:
+    body = reader.get("/contacts").json()
     assert set(body) == {"data", "page", "limit", "total", "has_more"}
     assert (body["page"], body["limit"], body["total"], body["has_more"]) == (1, 50, BRIGHTPATH_CONTACTS, True)
     assert len(body["data"]) == 50
 
-    last = askad.get("/contacts", params={"page": 2}).json()
+    last = reader.get("/contacts", params={"page": 2}).json()
     assert (last["page"], last["limit"], last["has_more"]) == (2, 50, False)
     assert len(last["data"]) == BRIGHTPATH_CONTACTS - 50
 
-    past = askad.get("/contacts", params={"page": 5}).json()
+    past = reader.get("/contacts", params={"page": 5}).json()
     assert past["data"] == [] and past["has_more"] is False and past["total"] == BRIGHTPATH_CONTACTS
 
 
-def test_contacts__limit_bounds(askad: httpx.Client) -> None:
-    assert askad.get("/contacts", params={"limit": 100}).json()["limit"] == 100
-    error = assert_error(askad.get("/contacts", params={"limit": 101}), 400, "invalid_request")
+def test_contacts__limit_bounds(reader: httpx.Client) -> None:
+    assert reader.get("/contacts", params={"limit": 100}).json()["limit"] == 100
+    error = assert_error(reader.get("/contacts", params={"limit": 101}), 400, "invalid_request")
     assert error.get("field") == "limit"
-    assert_error(askad.get("/contacts", params={"limit": 0}), 400, "invalid_request")
-    assert_error(askad.get("/contacts", params={"page": 0}), 400, "invalid_request")
-    assert_error(askad.get("/contacts", params={"limit": "ten"}), 400, "invalid_request")
+    assert_error(reader.get("/contacts", params={"limit": 0}), 400, "invalid_request")
+    assert_error(reader.get("/contacts", params={"page": 0}), 400, "invalid_request")
+    assert_error(reader.get("/contacts", params={"limit": "ten"}), 400, "invalid_request")
 
 
-def test_contacts__walking_pages_returns_every_contact_once(askad: httpx.Client) -> None:
+def test_contacts__walking_pages_returns_every_contact_once(reader: httpx.Client) -> None:
     ids: list[str] = []
     page = 1
     while True:
-        body = askad.get("/contacts", params={"page": page, "limit": 7}).json()
+        body = reader.get("/contacts", params={"page": page, "limit": 7}).json()
         assert body["total"] == BRIGHTPATH_CONTACTS
         assert len(body["data"]) <= 7
         ids += [c["id"] for c in body["data"]]
@@ -299,22 +325,22 @@ def test_contacts__newest_first(askad: httpx.Client) -> None:
     assert askad.get("/contacts").json()["data"][0]["email"] == "newest@example.com"
 
 
-def test_deals__stage_filter(askad: httpx.Client) -> None:
-    everything = askad.get("/deals", params={"limit": 100}).json()
+def test_deals__stage_filter(reader: httpx.Client) -> None:
+    everything = reader.get("/deals", params={"limit": 100}).json()
     assert everything["total"] == BRIGHTPATH_DEALS
     expected = sum(1 for d in everything["data"] if d["stage"] == "negotiation")
 
-    body = askad.get("/deals", params={"stage": "negotiation", "limit": 100}).json()
+    body = reader.get("/deals", params={"stage": "negotiation", "limit": 100}).json()
     assert set(body) == {"data", "page", "limit", "total", "has_more"}
     assert body["total"] == expected == len(body["data"])
     assert all(d["stage"] == "negotiation" for d in body["data"])
 
     stages = {d["stage"] for d in everything["data"]}
-    assert sum(askad.get("/deals", params={"stage": s}).json()["total"] for s in stages) == BRIGHTPATH_DEALS
+    assert sum(reader.get("/deals", params={"stage": s}).json()["total"] for s in stages) == BRIGHTPATH_DEALS
 
 
-def test_deals__unknown_stage_is_400(askad: httpx.Client) -> None:
-    assert_error(askad.get("/deals", params={"stage": "won"}), 400, "invalid_request")
+def test_deals__unknown_stage_is_400(reader: httpx.Client) -> None:
+    assert_error(reader.get("/deals", params={"stage": "won"}), 400, "invalid_request")
 
 
 # --- tenants ---------------------------------------------------------------------------------------
@@ -344,13 +370,8 @@ def test_tenant_isolation(server: str) -> None:
 # --- rate limits (the vendor's own budget: a sandbox without the test plan override) ---------------
 @pytest.fixture
 def vendor_limits() -> Iterator[str]:
-    config = Config(db="memory")
-    app = create_app(config)
-    try:
-        with running_sandbox(config, app=app) as origin:
-            yield origin
-    finally:
-        runtime_of(app).store.close()
+    with sandbox(Config(db="memory", validate_responses=True)) as origin:
+        yield origin
 
 
 def test_rate_limit_headers_on_200_and_401(vendor_limits: str) -> None:
@@ -474,3 +495,22 @@ def test_webhooks__unknown_event_is_rejected(control: httpx.Client, receiver: Re
                                                 "events": ["lead.exploded"]})
     assert response.status_code == 400
     assert control.post("/events", json={"api": "askad", "tenant": BRIGHTPATH, "type": "lead.exploded"}).status_code == 400
+
+
+# --- regressions of bugs found while writing these tests --------------------------------------------
+@pytest.mark.parametrize("deal_value", ["5k", {"amount": 5000}], ids=["string", "object"])
+def test_bug__lead_converted_with_free_form_deal_value(askad: httpx.Client, control: httpx.Client, deal_value: Any) -> None:
+    # metadata is free-form (openapi/askad.yaml): any JSON value is a valid deal_value.
+    assert askad.post("/leads/inbound", json={"email": "free.form@example.com",
+                                              "metadata": {"deal_value": deal_value}}).status_code == 201
+    response = control.post("/events", json={"api": "askad", "tenant": BRIGHTPATH, "type": "lead.converted"})
+    assert response.status_code == 201, response.text
+
+
+def test_bug__negative_deal_value_makes_an_out_of_spec_deal(askad: httpx.Client, control: httpx.Client) -> None:
+    assert askad.post("/leads/inbound", json={"email": "negative@example.com",
+                                              "metadata": {"deal_value": -100}}).status_code == 201
+    assert control.post("/events", json={"api": "askad", "tenant": BRIGHTPATH, "type": "lead.converted"}).status_code == 201
+    response = askad.get("/deals", params={"limit": 100})
+    assert response.status_code == 200, response.text  # 500 "response outside its spec" with validate_responses
+    assert all(deal["value"] >= 0 for deal in response.json()["data"])
