@@ -66,9 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     listen.add_argument("--key", default=None, help="a test key of the tenant to listen to (default: fixture admin key)")
     listen.add_argument("--events", default=None, help="comma list (default: every event)")
 
-    from contracts.cli import add_contract_parser
+    from contracts.cli import add_contract_parser, add_docs_check_parser
 
     add_contract_parser(sub)
+    add_docs_check_parser(sub)
     return parser
 
 
@@ -264,6 +265,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sandbox.listen import run
 
         return run(args)
+    if args.command == "docs-check":
+        from contracts.cli import cmd_docs_check
+
+        return cmd_docs_check(args)
     if args.command == "contract":
         from contracts.cli import cmd_contract
 
