@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 4010
 
-.PHONY: serve test contract drift docs-check keys reset lint typecheck clean
+.PHONY: serve test contract bench drift docs-check keys reset lint typecheck clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(STAMP)  ## unit, HTTP and contract tests; JUnit XML in reports/
 
 contract: $(STAMP)  ## the contract suite for one API against a fresh sandbox: make contract API=hadar
 	$(PY) -m sandbox contract --api $(or $(API),hadar) --junit-xml reports/contract-$(or $(API),hadar).xml
+
+bench: $(STAMP)  ## the sandbox vs Prism (wrk), seeding, cursor pages at 1M, contract durations
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	bash bench/setup.sh
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 drift: $(STAMP)  ## re-run docs-check over ../shared/seeds and refresh docs/vendor-docs-drift.md
 	$(PY) -m contracts.docs_check ../shared/seeds

@@ -4,6 +4,7 @@ or any SQLAlchemy URL for a shared deployment."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     and_,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -283,7 +285,7 @@ class Store:
 
     def find_key(self, key_hash: str) -> KeyRecord | None:
         with self.transaction() as conn:
-            row = conn.execute(select(keys_table).where(keys_table.c.key_hash == key_hash)).first()
+            row = conn.execute(_FIND_KEY, {"key_hash": key_hash}).first()
         return KeyRecord(**row._asdict()) if row else None
 
     def list_keys(self, api: str | None = None, tenant: str | None = None) -> list[KeyRecord]:
@@ -444,126 +446,172 @@ def _asdict(record: Any) -> dict[str, Any]:
     return {name: getattr(record, name) for name in record.__slots__}
 
 
+# Statements built once with bound parameters: building SQLAlchemy expressions per request cost more than
+# running the query (measured with cProfile; `make bench`).
+_t = records_table
+# scope parameters are named s_*: update() reserves column names for its SET clause
+_SCOPE = and_(_t.c.api == bindparam("s_api"), _t.c.tenant == bindparam("s_tenant"), _t.c.kind == bindparam("s_kind"))
+_GET = select(_t.c.data).where(_SCOPE, _t.c.id == bindparam("rid"))
+_INSERT = insert(_t)
+_REPLACE = update(_t).where(_SCOPE, _t.c.id == bindparam("rid")).values(data=bindparam("new_data", type_=JSON))
+_DELETE = delete(_t).where(_SCOPE, _t.c.id == bindparam("rid"))
+_FIND_KEY = select(keys_table).where(keys_table.c.key_hash == bindparam("key_hash"))
+
+
+def _column(field: str, sample: Any) -> Any:
+    if field == "created_at":
+        return _t.c.created_at
+    if isinstance(sample, bool):
+        return _t.c.data[field].as_boolean()
+    if isinstance(sample, int):
+        return _t.c.data[field].as_integer()
+    if isinstance(sample, float):
+        return _t.c.data[field].as_float()
+    return _t.c.data[field].as_string()
+
+
+def _clamp(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # SQLite integers are 64-bit; a bigger bound means "no bound" on that side.
+        return max(-(2**63), min(2**63 - 1, value))
+    return value
+
+
+@functools.lru_cache(maxsize=512)
+def _filters(shape: tuple[tuple[str, str, type, int], ...]) -> tuple[Any, ...]:
+    """The WHERE clauses for a filter shape: (field, op, value type, in-list size) -> bound parameters c0, c1…"""
+    clauses = []
+    for index, (field, op, kind, size) in enumerate(shape):
+        column = _column(field, kind())
+        name = f"c{index}"
+        if op == "eq":
+            clauses.append(column == bindparam(name))
+        elif op == "ne":
+            clauses.append(column != bindparam(name))
+        elif op == "gte":
+            clauses.append(column >= bindparam(name))
+        elif op == "lte":
+            clauses.append(column <= bindparam(name))
+        elif op == "gt":
+            clauses.append(column > bindparam(name))
+        elif op == "lt":
+            clauses.append(column < bindparam(name))
+        elif op == "in":
+            clauses.append(column.in_([bindparam(f"{name}_{i}") for i in range(size)]))
+        elif op == "icontains":
+            clauses.append(func.lower(column).like(bindparam(name), escape="\\"))
+    return tuple(clauses)
+
+
+def _shape_and_params(where: Sequence[Condition]) -> tuple[tuple[tuple[str, str, type, int], ...], dict[str, Any]]:
+    shape: list[tuple[str, str, type, int]] = []
+    params: dict[str, Any] = {}
+    for index, cond in enumerate(where):
+        value = _clamp(cond.value)
+        name = f"c{index}"
+        if cond.op == "in":
+            values = list(value)
+            shape.append((cond.field, cond.op, type(values[0]) if values else str, len(values)))
+            params.update({f"{name}_{i}": _clamp(v) for i, v in enumerate(values)})
+            continue
+        if cond.op == "icontains":
+            escaped = str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            value = f"%{escaped.lower()}%"
+        shape.append((cond.field, cond.op, type(value), 0))
+        params[name] = value
+    return tuple(shape), params
+
+
+@functools.lru_cache(maxsize=512)
+def _page_statement(shape: tuple[tuple[str, str, type, int], ...], after: bool) -> Any:
+    clauses = [_SCOPE, *_filters(shape)]
+    if after:
+        clauses.append(_t.c.seq < bindparam("before_seq"))
+    return select(_t.c.seq, _t.c.data).where(and_(*clauses)).order_by(_t.c.seq.desc()).limit(bindparam("lim"))
+
+
+@functools.lru_cache(maxsize=512)
+def _count_statement(shape: tuple[tuple[str, str, type, int], ...]) -> Any:
+    return select(func.count()).select_from(_t).where(and_(_SCOPE, *_filters(shape)))
+
+
+@functools.lru_cache(maxsize=512)
+def _offset_statement(shape: tuple[tuple[str, str, type, int], ...]) -> Any:
+    return (
+        select(_t.c.data).where(and_(_SCOPE, *_filters(shape))).order_by(_t.c.seq.desc())
+        .offset(bindparam("off")).limit(bindparam("lim"))
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _all_statement(shape: tuple[tuple[str, str, type, int], ...]) -> Any:
+    return select(_t.c.data).where(and_(_SCOPE, *_filters(shape))).order_by(_t.c.seq)
+
+
 class Collection:
     """One kind of record of one tenant: the only way handlers and models reach stored records."""
 
-    __slots__ = ("_scope", "api", "kind", "store", "tenant")
+    __slots__ = ("_key", "api", "kind", "store", "tenant")
 
     def __init__(self, store: Store, api: str, tenant: str, kind: str) -> None:
         self.store = store
         self.api = api
         self.tenant = tenant
         self.kind = kind
-        t = records_table
-        self._scope = and_(t.c.api == api, t.c.tenant == tenant, t.c.kind == kind)
+        self._key = {"s_api": api, "s_tenant": tenant, "s_kind": kind}
 
     def insert(self, record_id: str, created_at: str, data: dict[str, Any]) -> int:
         with self.store.transaction() as conn:
             result = conn.execute(
-                insert(records_table).values(
-                    api=self.api,
-                    tenant=self.tenant,
-                    kind=self.kind,
-                    id=record_id,
-                    created_at=created_at,
-                    data=data,
-                )
+                _INSERT,
+                {"api": self.api, "tenant": self.tenant, "kind": self.kind, "id": record_id, "created_at": created_at,
+                 "data": data},
             )
             key = result.inserted_primary_key
             assert key is not None
             return int(key[0])
 
     def get(self, record_id: str) -> dict[str, Any] | None:
-        t = records_table
         with self.store.transaction() as conn:
-            return conn.execute(select(t.c.data).where(and_(self._scope, t.c.id == record_id))).scalar()
+            return conn.execute(_GET, {**self._key, "rid": record_id}).scalar()
 
     def replace(self, record_id: str, data: dict[str, Any]) -> bool:
-        t = records_table
         with self.store.transaction() as conn:
-            result = conn.execute(update(t).where(and_(self._scope, t.c.id == record_id)).values(data=data))
+            result = conn.execute(_REPLACE, {**self._key, "rid": record_id, "new_data": data})
         return result.rowcount > 0
 
     def delete(self, record_id: str) -> bool:
-        t = records_table
         with self.store.transaction() as conn:
-            result = conn.execute(delete(t).where(and_(self._scope, t.c.id == record_id)))
+            result = conn.execute(_DELETE, {**self._key, "rid": record_id})
         return result.rowcount > 0
-
-    def _conditions(self, where: Sequence[Condition]) -> list[Any]:
-        t = records_table
-        out = []
-        for cond in where:
-            if isinstance(cond.value, int) and not isinstance(cond.value, bool):
-                # SQLite integers are 64-bit; a bigger bound means "no bound" on that side.
-                cond = Condition(cond.field, cond.op, max(-(2**63), min(2**63 - 1, cond.value)))
-            if cond.field == "created_at":
-                column: Any = t.c.created_at
-            elif isinstance(cond.value, bool):
-                column = t.c.data[cond.field].as_boolean()
-            elif isinstance(cond.value, int):
-                column = t.c.data[cond.field].as_integer()
-            elif isinstance(cond.value, float):
-                column = t.c.data[cond.field].as_float()
-            else:
-                column = t.c.data[cond.field].as_string()
-            if cond.op == "eq":
-                out.append(column == cond.value)
-            elif cond.op == "ne":
-                out.append(column != cond.value)
-            elif cond.op == "gte":
-                out.append(column >= cond.value)
-            elif cond.op == "lte":
-                out.append(column <= cond.value)
-            elif cond.op == "gt":
-                out.append(column > cond.value)
-            elif cond.op == "lt":
-                out.append(column < cond.value)
-            elif cond.op == "in":
-                out.append(column.in_(list(cond.value)))
-            elif cond.op == "icontains":
-                escaped = str(cond.value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                out.append(func.lower(column).like(f"%{escaped.lower()}%", escape="\\"))
-        return out
 
     def page(self, where: Sequence[Condition] = (), *, before_seq: int | None, limit: int) -> Page:
         """Newest first; `before_seq` continues after a previous page (cursor pagination)."""
-        t = records_table
-        conditions = [self._scope, *self._conditions(where)]
+        shape, params = _shape_and_params(where)
+        params.update(self._key, lim=limit + 1)
         if before_seq is not None:
-            conditions.append(t.c.seq < before_seq)
-        query = select(t.c.seq, t.c.data).where(and_(*conditions)).order_by(t.c.seq.desc()).limit(limit + 1)
+            params["before_seq"] = before_seq
         with self.store.transaction() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(_page_statement(shape, before_seq is not None), params).all()
         more = len(rows) > limit
         rows = rows[:limit]
         return Page([row.data for row in rows], rows[-1].seq if more and rows else None)
 
     def offset_page(self, where: Sequence[Condition] = (), *, offset: int, limit: int) -> tuple[list[dict], int]:
         """Newest first, page/limit style: (items, total)."""
-        t = records_table
-        conditions = and_(self._scope, *self._conditions(where))
+        shape, params = _shape_and_params(where)
+        params.update(self._key)
         with self.store.transaction() as conn:
-            total = conn.execute(select(func.count()).select_from(t).where(conditions)).scalar_one()
-            rows = conn.execute(
-                select(t.c.data).where(conditions).order_by(t.c.seq.desc()).offset(offset).limit(limit)
-            ).scalars()
+            total = conn.execute(_count_statement(shape), params).scalar_one()
+            rows = conn.execute(_offset_statement(shape), {**params, "off": offset, "lim": limit}).scalars()
             return list(rows), int(total)
 
     def count(self, where: Sequence[Condition] = ()) -> int:
-        t = records_table
+        shape, params = _shape_and_params(where)
         with self.store.transaction() as conn:
-            return int(
-                conn.execute(
-                    select(func.count()).select_from(t).where(and_(self._scope, *self._conditions(where)))
-                ).scalar_one()
-            )
+            return int(conn.execute(_count_statement(shape), {**params, **self._key}).scalar_one())
 
     def all(self, where: Sequence[Condition] = ()) -> list[dict[str, Any]]:
-        t = records_table
+        shape, params = _shape_and_params(where)
         with self.store.transaction() as conn:
-            return list(
-                conn.execute(
-                    select(t.c.data).where(and_(self._scope, *self._conditions(where))).order_by(t.c.seq)
-                ).scalars()
-            )
+            return list(conn.execute(_all_statement(shape), {**params, **self._key}).scalars())
