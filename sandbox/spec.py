@@ -33,6 +33,7 @@ from connexion.validators import (
 )
 from starlette.types import Scope
 
+from sandbox.core import jsonio
 from sandbox.core.errors import ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -179,8 +180,8 @@ class Body2020(JSONRequestBodyValidator):
         if not raw.strip():
             return None
         try:
-            parsed = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:  # includes bodies that are not UTF-8
+            parsed = jsonio.loads(raw)
+        except (orjson.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:  # includes bodies that are not UTF-8
             raise ValidationFailed(f"Request body is not valid JSON: {exc}", field="body") from None
         return _JSON_NULL if parsed is None else parsed
 

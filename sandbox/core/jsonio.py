@@ -1,19 +1,32 @@
-"""One JSON codec for the whole sandbox: compact, fast, UTF-8 (orjson)."""
+"""One JSON codec for the whole sandbox: compact, fast, UTF-8 (orjson), with the standard library as the
+fallback for what orjson refuses (integers beyond 64 bits, which clients may send in free-form fields)."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import orjson
 
 
 def dumps(value: Any) -> bytes:
-    return orjson.dumps(value)
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # "Integer exceeds 64-bit range"
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def dumps_str(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    return dumps(value).decode()
+
+
+_LONG_NUMBER = re.compile(r"\d{19}")
 
 
 def loads(data: bytes | str) -> Any:
+    """orjson turns integers beyond 64 bits into floats; such rare documents take the exact slow path."""
+    text = data.decode() if isinstance(data, bytes) else data
+    if _LONG_NUMBER.search(text):
+        return json.loads(text)
     return orjson.loads(data)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
 from sqlalchemy import (
     JSON,
     Column,
@@ -182,7 +181,7 @@ class IdempotencyEntry:
 def _engine_for(url: str) -> Engine:
     options: dict[str, Any] = {
         "json_serializer": jsonio.dumps_str,
-        "json_deserializer": orjson.loads,
+        "json_deserializer": jsonio.loads,
     }
     if url in ("memory", ":memory:", "sqlite://", "sqlite:///:memory:"):
         engine = create_engine(

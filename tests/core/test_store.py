@@ -159,3 +159,11 @@ def test_sqlite_file_persists_across_store_instances(tmp_path):
         assert second.get_meta("seeded:hadar") == {"seed": 7}
     finally:
         second.close()
+
+
+def test_json_beyond_64_bit_integers_is_stored_and_read_back():
+    """Free-form fields (AskAd metadata) may carry integers orjson cannot encode: they must not be a 500."""
+    store = Store("memory")
+    leads = store.collection("askad", "t", "leads")
+    leads.insert("x", "2026-01-01T00:00:00.000Z", {"id": "x", "metadata": {"big": 77501484496788406273}})
+    assert leads.get("x") == {"id": "x", "metadata": {"big": 77501484496788406273}}
