@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 from sqlalchemy import (
     JSON,
     Column,
@@ -181,7 +182,9 @@ class IdempotencyEntry:
 def _engine_for(url: str) -> Engine:
     options: dict[str, Any] = {
         "json_serializer": jsonio.dumps_str,
-        "json_deserializer": jsonio.loads,
+        # orjson on the read path (its speed matters on every list); an integer beyond 64 bits in a free-form
+        # field is written exactly but reads back as a float (documented in the README)
+        "json_deserializer": orjson.loads,
     }
     if url in ("memory", ":memory:", "sqlite://", "sqlite:///:memory:"):
         engine = create_engine(

