@@ -61,13 +61,13 @@ def publish(
     event_type: str,
     data: dict[str, Any],
 ) -> dict[str, Any]:
-    """Record an event and queue one delivery per enabled endpoint subscribed to it."""
+    """Queue one delivery per enabled endpoint subscribed to the event; returns the event. The event is
+    kept in its deliveries (their payload), not on its own: an event nobody subscribed to costs one read."""
     moment = clock.now()
     now = utc_iso(moment)
     event_id = ids.new("evt", moment)
     body = style.envelope(event_type, event_id, now, data)
     event = {"id": event_id, "type": event_type, "created_at": now, "body": body}
-    store.collection(api, tenant, "events").insert(event_id, now, event)
     for endpoint in store.collection(api, tenant, "webhook_endpoints").all():
         if endpoint.get("status", "enabled") == "enabled" and (
             event_type in endpoint.get("events", []) or "*" in endpoint.get("events", [])
