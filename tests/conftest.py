@@ -203,6 +203,11 @@ class Recorder:
         with self._lock:
             return list(self._seen)
 
+    def first(self, timeout: float = 2.0) -> tuple[dict[str, str], bytes]:
+        """The first webhook received (waits up to `timeout`)."""
+        wait_for(lambda: self.received(), timeout)
+        return self.received()[0]
+
     def wait(self, n: int) -> list[tuple[dict[str, str], bytes]]:
         """Wait until at least `n` webhooks arrived; returns them all."""
         wait_for(lambda: len(self.received()) >= n, 2.0)

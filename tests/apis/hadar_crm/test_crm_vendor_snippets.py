@@ -11,19 +11,11 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
-
-from sandbox.serving import serve_in_thread
+from conftest import Recorder
 
 VENDOR_PAGE = Path(__file__).resolve().parents[3].parent / "shared" / "seeds" / "hadar-crm-api.txt"
 VENDOR_BASE = "https://crm.hadar-ai.com/api/v1"
@@ -133,39 +125,6 @@ def test_vendor_js_fetch_wrapper_throws_the_error_message_on_401(server: str, tm
 
 
 # --- webhook signature verification with the vendor's Node function --------------------------------
-class Recorder:
-    def __init__(self) -> None:
-        self.url = ""
-        self._lock = threading.Lock()
-        self._seen: list[tuple[dict[str, str], bytes]] = []
-
-        async def hook(request: Request) -> PlainTextResponse:
-            body = await request.body()
-            with self._lock:
-                self._seen.append(({k.lower(): v for k, v in request.headers.items()}, body))
-            return PlainTextResponse("ok")
-
-        self.app = Starlette(routes=[Route("/{path:path}", hook, methods=["POST"])])
-
-    def first(self, timeout: float = 2.0) -> tuple[dict[str, str], bytes]:
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                if self._seen:
-                    return self._seen[0]
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no webhook delivery within {timeout} s")
-            time.sleep(0.02)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Recorder]:
-    recorder = Recorder()
-    with serve_in_thread(recorder.app, lifespan="off") as origin:
-        recorder.url = origin + "/webhooks/hadar"
-        yield recorder
-
-
 NODE_VERIFY_HARNESS = """
 import fs from "fs";
 const rawBody = fs.readFileSync(process.env.BODY_FILE, "utf8");
@@ -176,16 +135,16 @@ console.log(verifyWebhookSignature(JSON.stringify(req.body), req.headers["x-webh
 
 
 @needs_node
-def test_vendor_node_verify_webhook_signature_on_a_real_delivery(server: str, receiver: Recorder, tmp_path: Path) -> None:
+def test_vendor_node_verify_webhook_signature_on_a_real_delivery(server: str, recorder: Recorder, tmp_path: Path) -> None:
     with httpx.Client(base_url=server, timeout=10, trust_env=False) as http:
         endpoint = http.post("/_sandbox/webhooks", json={"api": "hadar-crm", "tenant": "al-noor-realty",
-                                                         "url": receiver.url, "events": ["lead.created"]})
+                                                         "url": recorder.url, "events": ["lead.created"]})
         assert endpoint.status_code == 201, endpoint.text
         secret = endpoint.json()["data"]["secret"]
         created = http.post(MOUNT + "/leads", headers={"X-API-Key": ADMIN},
                             json={"full_name": "Zoë عائشة", "email": "zoe@example.com", "budget_min_aed": 1500000})
         assert created.status_code == 201, created.text
-    headers, raw = receiver.first()
+    headers, raw = recorder.first()
     assert json.loads(raw)["data"]["id"] == created.json()["data"]["id"]
 
     script = tmp_path / "verify.mjs"

@@ -12,20 +12,12 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
-import time
 import tokenize
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
-
-from sandbox.serving import serve_in_thread
+from conftest import Recorder
 
 VENDOR_PAGE = Path(__file__).resolve().parents[3].parent / "shared" / "seeds" / "leaditio-buyer-api.txt"
 VENDOR_BASE = "https://leaditio.com/api/v1"
@@ -186,39 +178,6 @@ def test_vendor_js_example_reports_the_error_message(server: str, tmp_path: Path
 
 
 # --- webhook signature verification with the vendor's Node function --------------------------------
-class Recorder:
-    def __init__(self) -> None:
-        self.url = ""
-        self._lock = threading.Lock()
-        self._seen: list[tuple[dict[str, str], bytes]] = []
-
-        async def hook(request: Request) -> PlainTextResponse:
-            body = await request.body()
-            with self._lock:
-                self._seen.append(({k.lower(): v for k, v in request.headers.items()}, body))
-            return PlainTextResponse("ok")
-
-        self.app = Starlette(routes=[Route("/{path:path}", hook, methods=["POST"])])
-
-    def first(self, timeout: float = 2.0) -> tuple[dict[str, str], bytes]:
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                if self._seen:
-                    return self._seen[0]
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no webhook delivery within {timeout} s")
-            time.sleep(0.02)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Recorder]:
-    recorder = Recorder()
-    with serve_in_thread(recorder.app, lifespan="off") as origin:
-        recorder.url = origin + "/hooks/leaditio"
-        yield recorder
-
-
 NODE_VERIFY_HARNESS = """
 const fs = require('fs');
 const rawBody = fs.readFileSync(process.env.BODY_FILE, 'utf8');
@@ -227,15 +186,15 @@ console.log(verifySignature(rawBody, process.env.LEADITIO_WEBHOOK_SECRET, proces
 
 
 @needs_node
-def test_vendor_node_verify_signature_on_a_real_delivery(server: str, receiver: Recorder, tmp_path: Path) -> None:
+def test_vendor_node_verify_signature_on_a_real_delivery(server: str, recorder: Recorder, tmp_path: Path) -> None:
     secret = "wh_secret_your_secret_here"
     with buyer(server) as client:
-        registered = client.post("/leads/webhook", json={"url": receiver.url, "secret": secret, "events": ["lead.new"]})
+        registered = client.post("/leads/webhook", json={"url": recorder.url, "secret": secret, "events": ["lead.new"]})
         assert registered.status_code == 201, registered.text
     with httpx.Client(base_url=server + "/_sandbox", timeout=10, trust_env=False) as control:
         event = control.post("/events", json={"api": "leaditio", "tenant": "sunvolt-solar", "type": "lead.new"})
         assert event.status_code == 201, event.text
-    headers, raw = receiver.first()
+    headers, raw = recorder.first()
     assert json.loads(raw)["event"] == "lead.new"
     assert "–".encode() in raw  # the rand budget range: non-ASCII bytes are signed as UTF-8
 
