@@ -60,11 +60,7 @@ def _resolver(api: ApiDefinition) -> Resolver:
 
 def create_app(config: Config | None = None, *, clock: Clock | None = None) -> AsyncApp:
     config = config or Config()
-    available = registry()
-    unknown = [name for name in config.apis if name not in available]
-    if unknown:
-        raise ValueError(f"unknown API {', '.join(unknown)}; choose from {', '.join(available)}")
-    apis = {name: api for name, api in available.items() if not config.apis or name in config.apis}
+    apis = registry(config.apis)
     apis["sandbox"] = CONTROL_PLANE  # /_sandbox, in every configuration
     runtime = Runtime.build(config, apis, clock)
     ensure_seeded(runtime)

@@ -73,17 +73,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def key_rows(config: Config) -> list[dict[str, Any]]:
-    """One row per key: fixture keys show their (public) value; minted keys only their last four."""
+def key_rows(config: Config, runtime: Any = None) -> list[dict[str, Any]]:
+    """One row per key: fixture keys show their (public) value; minted keys only their last four. With a
+    running app's `runtime`, its store is read (no second connection, no second seeding check)."""
     from sandbox.apis import registry
     from sandbox.core.keys import hash_key
     from sandbox.core.store import Store
     from sandbox.runtime import Runtime
     from sandbox.seeding import ensure_seeded, load_fixture
 
-    apis = {name: api for name, api in registry().items() if not config.apis or name in config.apis}
-    runtime = Runtime.build(config, apis)
-    ensure_seeded(runtime)
+    own = runtime is None
+    if runtime is None:
+        runtime = Runtime.build(config, registry(config.apis))
+        ensure_seeded(runtime)
+    apis = {name: api for name, api in runtime.apis.items() if not api.admin_only}
     store: Store = runtime.store
     rows = []
     for name, api in apis.items():
@@ -107,7 +110,8 @@ def key_rows(config: Config) -> list[dict[str, Any]]:
                     "base_path": _base_path(api, config.solo, record.tenant),
                 }
             )
-    store.close()
+    if own:
+        store.close()
     return rows
 
 
@@ -158,7 +162,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     runtime = runtime_of(app)
     vendors = [api for api in runtime.apis.values() if not api.admin_only]
     print(f"lead-sandbox: {len(vendors)} API(s), store {config.db}, seed {config.seed}")
-    _print_table(key_rows(config), config.host, config.port)
+    _print_table(key_rows(config, runtime), config.host, config.port)
     print(f"control plane: http://{config.host}:{config.port}/_sandbox (openapi.json there)")
     for api in vendors:
         if api.docs_path:
