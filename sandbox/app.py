@@ -26,6 +26,7 @@ from sandbox.core.clock import Clock
 from sandbox.core.errors import SandboxError
 from sandbox.http.docs import SwaggerDocsMiddleware
 from sandbox.http.errors import connexion_handler
+from sandbox.http.lean_app import LeanAsyncApp
 from sandbox.http.middleware import EdgeMiddleware, GateMiddleware, IdempotencyMiddleware
 from sandbox.runtime import Runtime, mount_for
 from sandbox.seeding import ensure_seeded
@@ -74,7 +75,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
         yield
         await runtime.worker.stop()
 
-    app = AsyncApp(
+    app = LeanAsyncApp(
         __name__,
         lifespan=lifespan,
         validator_map=specs.VALIDATOR_MAP,

@@ -1,10 +1,17 @@
-"""The one store: tenants, keys, records and idempotency entries, every read and write keyed by
-(api, tenant). Embedded SQLite by default (a file, so state survives restarts), `memory` for tests,
-or any SQLAlchemy URL for a shared deployment."""
+"""The one store: tenants, keys, records, idempotency entries and jobs, every read and write keyed by
+(api, tenant). Embedded SQLite: a file by default (state survives restarts and is shared by the worker
+processes of one `serve`), `memory` for tests.
+
+The standard library's `sqlite3`, with fixed SQL and bound parameters. SQLAlchemy Core did this job
+until the benchmark profile showed its engine, pool and result layers costing 100-250 microseconds per
+query against 6-80 for the query itself (`make bench`, README "Performance").
+"""
 
 from __future__ import annotations
 
 import functools
+import re
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,112 +19,71 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
-from sqlalchemy import (
-    JSON,
-    Column,
-    Index,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    UniqueConstraint,
-    and_,
-    bindparam,
-    create_engine,
-    delete,
-    event,
-    func,
-    insert,
-    select,
-    true,
-    update,
-)
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import StaticPool
-
 from sandbox.core import jsonio
 
-metadata = MetaData()
-
-tenants_table = Table(
-    "tenants",
-    metadata,
-    Column("api", String(32), primary_key=True),
-    Column("slug", String(64), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("plan", String(32), nullable=False),
-    Column("data", JSON, nullable=False),
-    Column("created_at", String(32), nullable=False),
-)
-
-keys_table = Table(
-    "api_keys",
-    metadata,
-    Column("key_hash", String(64), primary_key=True),  # SHA-256 hex; the key itself is never stored
-    Column("api", String(32), nullable=False),
-    Column("tenant", String(64), nullable=False),
-    Column("role", String(32), nullable=False),
-    Column("plan", String(32), nullable=False),
-    Column("last4", String(4), nullable=False),
-    Column("label", String(200), nullable=False, default=""),
-    Column("created_at", String(32), nullable=False),
-    Column("revoked_at", String(32), nullable=True),
-    Index("ix_api_keys_tenant", "api", "tenant"),
-)
-
-records_table = Table(
-    "records",
-    metadata,
-    # seq orders every list (newest first) and is what cursors point at: inserts never move it.
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("api", String(32), nullable=False),
-    Column("tenant", String(64), nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("id", String(64), nullable=False),
-    Column("created_at", String(32), nullable=False),
-    Column("data", JSON, nullable=False),
-    UniqueConstraint("api", "tenant", "kind", "id", name="uq_records_id"),
-    Index("ix_records_scan", "api", "tenant", "kind", "seq"),
-)
-
-idempotency_table = Table(
-    "idempotency_keys",
-    metadata,
-    Column("api", String(32), primary_key=True),
-    Column("tenant", String(64), primary_key=True),
-    Column("key", String(255), primary_key=True),
-    Column("fingerprint", String(64), nullable=False),
-    Column("state", String(16), nullable=False),  # pending | done
-    Column("status", Integer, nullable=True),
-    Column("headers", JSON, nullable=True),
-    Column("body", LargeBinary, nullable=True),
-    Column("created_at", String(32), nullable=False),
-    Column("expires_at", String(32), nullable=False),
-)
-
-jobs_table = Table(
-    "jobs",
-    metadata,
-    # Timed work that must survive a restart: webhook attempts, message status changes.
-    Column("id", String(64), primary_key=True),
-    Column("api", String(32), nullable=False),
-    Column("tenant", String(64), nullable=False),
-    Column("kind", String(64), nullable=False),
-    Column("due_at", String(32), nullable=False),
-    Column("payload", JSON, nullable=False),
-    Column("state", String(16), nullable=False),  # pending | running
-    Index("ix_jobs_due", "state", "due_at"),
-)
-
-meta_table = Table(
-    "sandbox_meta",
-    metadata,
-    Column("key", String(128), primary_key=True),
-    Column("value", JSON, nullable=False),
-)
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tenants (
+    api VARCHAR(32) NOT NULL,
+    slug VARCHAR(64) NOT NULL,
+    name VARCHAR(200) NOT NULL,
+    plan VARCHAR(32) NOT NULL,
+    data JSON NOT NULL,
+    created_at VARCHAR(32) NOT NULL,
+    PRIMARY KEY (api, slug)
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_hash VARCHAR(64) NOT NULL PRIMARY KEY,  -- SHA-256 hex; the key itself is never stored
+    api VARCHAR(32) NOT NULL,
+    tenant VARCHAR(64) NOT NULL,
+    role VARCHAR(32) NOT NULL,
+    plan VARCHAR(32) NOT NULL,
+    last4 VARCHAR(4) NOT NULL,
+    label VARCHAR(200) NOT NULL DEFAULT '',
+    created_at VARCHAR(32) NOT NULL,
+    revoked_at VARCHAR(32)
+);
+CREATE INDEX IF NOT EXISTS ix_api_keys_tenant ON api_keys (api, tenant);
+CREATE TABLE IF NOT EXISTS records (
+    -- seq orders every list (newest first) and is what cursors point at: inserts never move it.
+    seq INTEGER NOT NULL PRIMARY KEY,
+    api VARCHAR(32) NOT NULL,
+    tenant VARCHAR(64) NOT NULL,
+    kind VARCHAR(32) NOT NULL,
+    id VARCHAR(64) NOT NULL,
+    created_at VARCHAR(32) NOT NULL,
+    data JSON NOT NULL,
+    CONSTRAINT uq_records_id UNIQUE (api, tenant, kind, id)
+);
+CREATE INDEX IF NOT EXISTS ix_records_scan ON records (api, tenant, kind, seq);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    api VARCHAR(32) NOT NULL,
+    tenant VARCHAR(64) NOT NULL,
+    "key" VARCHAR(255) NOT NULL,
+    fingerprint VARCHAR(64) NOT NULL,
+    state VARCHAR(16) NOT NULL,  -- pending | done
+    status INTEGER,
+    headers JSON,
+    body BLOB,
+    created_at VARCHAR(32) NOT NULL,
+    expires_at VARCHAR(32) NOT NULL,
+    PRIMARY KEY (api, tenant, "key")
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    -- Timed work that must survive a restart: webhook attempts, message status changes.
+    id VARCHAR(64) NOT NULL PRIMARY KEY,
+    api VARCHAR(32) NOT NULL,
+    tenant VARCHAR(64) NOT NULL,
+    kind VARCHAR(64) NOT NULL,
+    due_at VARCHAR(32) NOT NULL,
+    payload JSON NOT NULL,
+    state VARCHAR(16) NOT NULL  -- pending | running
+);
+CREATE INDEX IF NOT EXISTS ix_jobs_due ON jobs (state, due_at);
+CREATE TABLE IF NOT EXISTS sandbox_meta (
+    "key" VARCHAR(128) NOT NULL PRIMARY KEY,
+    value JSON NOT NULL
+);
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,35 +145,31 @@ class IdempotencyEntry:
     expires_at: str
 
 
-def _engine_for(url: str) -> Engine:
-    options: dict[str, Any] = {
-        "json_serializer": jsonio.dumps_str,
-        # orjson on the read path (its speed matters on every list); an integer beyond 64 bits in a free-form
-        # field is written exactly but reads back as a float (documented in the README)
-        "json_deserializer": orjson.loads,
-    }
-    if url in ("memory", ":memory:", "sqlite://", "sqlite:///:memory:"):
-        engine = create_engine(
-            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}, **options
-        )
-    else:
-        if "://" not in url:  # a plain path means an SQLite file
-            Path(url).parent.mkdir(parents=True, exist_ok=True)
-            url = f"sqlite:///{url}"
-        connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
-        engine = create_engine(url, connect_args=connect_args, **options)
-    if engine.dialect.name == "sqlite":
+MEMORY_URLS = frozenset({"memory", ":memory:", "sqlite://", "sqlite:///:memory:"})
 
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            # WAL + NORMAL: durable across restarts, without an fsync per request.
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
-            cursor.close()
 
-    return engine
+def sqlite_path(url: str) -> str:
+    """`memory`, a file path, or an `sqlite:///path` URL -> what `sqlite3.connect` takes."""
+    if url in MEMORY_URLS:
+        return ":memory:"
+    if url.startswith("sqlite:///"):
+        url = url[len("sqlite:///"):]
+    elif "://" in url:
+        raise ValueError(f"unsupported database URL {url!r}: the sandbox stores in SQLite (a path, sqlite:///path or memory)")
+    Path(url).parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def _dump(value: Any) -> str:
+    return jsonio.dumps_str(value)
+
+
+def _load(text: str | bytes | None) -> Any:
+    return None if text is None else jsonio.loads(text)
+
+
+_KEY_COLUMNS = "key_hash, api, tenant, role, plan, last4, label, created_at, revoked_at"
+_TENANT_COLUMNS = "api, slug, name, plan, data, created_at"
 
 
 class Store:
@@ -215,98 +177,107 @@ class Store:
 
     def __init__(self, url: str = "memory") -> None:
         self.url = url
-        self.engine = _engine_for(url)
-        # SQLite serialises writers anyway; one lock keeps the shared in-memory connection safe when
-        # a test client or the webhook worker calls from another thread.
+        path = sqlite_path(url)
+        self.in_memory = path == ":memory:"
+        # Autocommit mode: single statements commit on their own; writes of several statements take the
+        # write lock up front (BEGIN IMMEDIATE), so two processes never deadlock upgrading a read lock.
+        # timeout: how long a writer waits for another process's transaction (SQLite's busy timeout).
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        # One connection per store, shared by the event loop and the webhook worker's thread.
         self._lock = threading.RLock()
-        metadata.create_all(self.engine)
+        if not self.in_memory:
+            # WAL + NORMAL: durable across restarts, readers never block the writer, no fsync per request.
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        with self._lock:
+            self._conn.executescript(SCHEMA)
 
     def close(self) -> None:
-        self.engine.dispose()
+        with self._lock:
+            self._conn.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        with self._lock, self.engine.begin() as conn:
-            yield conn
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding SQLite's write lock from the start."""
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchone()
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One write statement (atomic on its own); the number of rows it changed."""
+        with self._lock:
+            return self._conn.execute(sql, params).rowcount
 
     # -- meta ---------------------------------------------------------------------------------
     def get_meta(self, key: str) -> Any:
-        with self.transaction() as conn:
-            return conn.execute(select(meta_table.c.value).where(meta_table.c.key == key)).scalar()
+        row = self._one('SELECT value FROM sandbox_meta WHERE "key" = ?', (key,))
+        return _load(row[0]) if row else None
 
     def set_meta(self, key: str, value: Any) -> None:
-        with self.transaction() as conn:
-            conn.execute(delete(meta_table).where(meta_table.c.key == key))
-            conn.execute(insert(meta_table).values(key=key, value=value))
+        self._run('INSERT OR REPLACE INTO sandbox_meta ("key", value) VALUES (?, ?)', (key, _dump(value)))
 
     def claim_meta(self, key: str, value: Any) -> bool:
         """Insert `key` unless it exists; True when this call inserted it (a cross-process claim)."""
-        try:
-            with self.transaction() as conn:
-                conn.execute(insert(meta_table).values(key=key, value=value))
-            return True
-        except IntegrityError:
-            return False
+        return self._run('INSERT OR IGNORE INTO sandbox_meta ("key", value) VALUES (?, ?)', (key, _dump(value))) > 0
 
+    # -- tenants ------------------------------------------------------------------------------
     def put_tenant(self, tenant: TenantRecord) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                delete(tenants_table).where(
-                    and_(tenants_table.c.api == tenant.api, tenants_table.c.slug == tenant.slug)
-                )
-            )
-            conn.execute(
-                insert(tenants_table).values(
-                    api=tenant.api,
-                    slug=tenant.slug,
-                    name=tenant.name,
-                    plan=tenant.plan,
-                    data=tenant.data,
-                    created_at=tenant.created_at,
-                )
-            )
+        self._run(
+            f"INSERT OR REPLACE INTO tenants ({_TENANT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            (tenant.api, tenant.slug, tenant.name, tenant.plan, _dump(tenant.data), tenant.created_at),
+        )
 
     def get_tenant(self, api: str, slug: str) -> TenantRecord | None:
-        with self.transaction() as conn:
-            row = conn.execute(
-                select(tenants_table).where(and_(tenants_table.c.api == api, tenants_table.c.slug == slug))
-            ).first()
-        return TenantRecord(**row._asdict()) if row else None
+        row = self._one(f"SELECT {_TENANT_COLUMNS} FROM tenants WHERE api = ? AND slug = ?", (api, slug))
+        return _tenant(row) if row else None
 
     def list_tenants(self, api: str | None = None) -> list[TenantRecord]:
-        query = select(tenants_table).order_by(tenants_table.c.api, tenants_table.c.created_at)
-        if api is not None:
-            query = query.where(tenants_table.c.api == api)
-        with self.transaction() as conn:
-            return [TenantRecord(**row._asdict()) for row in conn.execute(query)]
+        where, params = ("WHERE api = ?", (api,)) if api is not None else ("", ())
+        rows = self._rows(f"SELECT {_TENANT_COLUMNS} FROM tenants {where} ORDER BY api, created_at", params)
+        return [_tenant(row) for row in rows]
 
     # -- keys ---------------------------------------------------------------------------------
     def add_key(self, key: KeyRecord) -> None:
-        with self.transaction() as conn:
-            conn.execute(insert(keys_table).values(**_asdict(key)))
+        self._run(
+            f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key.key_hash, key.api, key.tenant, key.role, key.plan, key.last4, key.label, key.created_at,
+             key.revoked_at),
+        )
 
     def find_key(self, key_hash: str) -> KeyRecord | None:
-        with self.transaction() as conn:
-            row = conn.execute(_FIND_KEY, {"key_hash": key_hash}).first()
-        return KeyRecord(**row._asdict()) if row else None
+        row = self._one(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,))
+        return KeyRecord(*row) if row else None
 
     def list_keys(self, api: str | None = None, tenant: str | None = None) -> list[KeyRecord]:
-        query = select(keys_table).order_by(keys_table.c.api, keys_table.c.tenant, keys_table.c.created_at)
+        clauses, params = [], []
         if api is not None:
-            query = query.where(keys_table.c.api == api)
+            clauses.append("api = ?")
+            params.append(api)
         if tenant is not None:
-            query = query.where(keys_table.c.tenant == tenant)
-        with self.transaction() as conn:
-            return [KeyRecord(**row._asdict()) for row in conn.execute(query)]
+            clauses.append("tenant = ?")
+            params.append(tenant)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._rows(f"SELECT {_KEY_COLUMNS} FROM api_keys {where} ORDER BY api, tenant, created_at", params)
+        return [KeyRecord(*row) for row in rows]
 
     def revoke_key(self, key_hash: str, at: str) -> bool:
-        with self.transaction() as conn:
-            result = conn.execute(
-                update(keys_table)
-                .where(and_(keys_table.c.key_hash == key_hash, keys_table.c.revoked_at.is_(None)))
-                .values(revoked_at=at)
-            )
-        return result.rowcount > 0
+        return self._run(
+            "UPDATE api_keys SET revoked_at = ? WHERE key_hash = ? AND revoked_at IS NULL", (at, key_hash)
+        ) > 0
 
     # -- records ------------------------------------------------------------------------------
     def collection(self, api: str, tenant: str, kind: str) -> Collection:
@@ -316,13 +287,10 @@ class Store:
         self, api: str, tenant: str, kind: str, rows: Iterable[tuple[str, str, dict[str, Any]]]
     ) -> None:
         """Bulk insert of (id, created_at, data), in the order given (seeding)."""
-        values = [
-            {"api": api, "tenant": tenant, "kind": kind, "id": rid, "created_at": created, "data": data}
-            for rid, created, data in rows
-        ]
+        values = [(api, tenant, kind, rid, created, _dump(data)) for rid, created, data in rows]
         if values:
             with self.transaction() as conn:
-                conn.execute(insert(records_table), values)
+                conn.executemany(_INSERT, values)
 
     # -- idempotency --------------------------------------------------------------------------
     def idempotency_reserve(
@@ -330,146 +298,129 @@ class Store:
     ) -> IdempotencyEntry | None:
         """Claim `key` for a request. Returns None when claimed, else the live entry that holds it.
 
-        The primary key makes the claim atomic, so concurrent requests (even from several workers
-        on one database) cannot both run the handler.
+        The read and the insert share one write transaction, so concurrent requests (even from several
+        worker processes on one database) cannot both run the handler.
         """
-        t = idempotency_table
-        where = and_(t.c.api == api, t.c.tenant == tenant, t.c.key == key)
+        scope = (api, tenant, key)
         with self.transaction() as conn:
-            row = conn.execute(select(t).where(where)).first()
-            if row is not None and row.expires_at > now:
-                return IdempotencyEntry(
-                    row.fingerprint, row.state, row.status, row.headers, row.body, row.expires_at
-                )
-            if row is not None:  # expired: the key is free again
-                conn.execute(delete(t).where(where))
-            try:
-                with conn.begin_nested():
-                    conn.execute(
-                        insert(t).values(
-                            api=api,
-                            tenant=tenant,
-                            key=key,
-                            fingerprint=fingerprint,
-                            state="pending",
-                            created_at=now,
-                            expires_at=expires_at,
-                        )
-                    )
-            except IntegrityError:
-                row = conn.execute(select(t).where(where)).first()
-                assert row is not None
-                return IdempotencyEntry(
-                    row.fingerprint, row.state, row.status, row.headers, row.body, row.expires_at
-                )
+            row = conn.execute(
+                'SELECT fingerprint, state, status, headers, body, expires_at FROM idempotency_keys '
+                'WHERE api = ? AND tenant = ? AND "key" = ?',
+                scope,
+            ).fetchone()
+            if row is not None and row[5] > now:
+                return IdempotencyEntry(row[0], row[1], row[2], _load(row[3]), row[4], row[5])
+            conn.execute(  # expired or absent: the key is (again) this request's
+                'INSERT OR REPLACE INTO idempotency_keys (api, tenant, "key", fingerprint, state, created_at, '
+                "expires_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                (*scope, fingerprint, now, expires_at),
+            )
         return None
 
     def idempotency_complete(
         self, api: str, tenant: str, key: str, status: int, headers: dict[str, str], body: bytes
     ) -> None:
-        t = idempotency_table
-        with self.transaction() as conn:
-            conn.execute(
-                update(t)
-                .where(and_(t.c.api == api, t.c.tenant == tenant, t.c.key == key))
-                .values(state="done", status=status, headers=headers, body=body)
-            )
+        self._run(
+            "UPDATE idempotency_keys SET state = 'done', status = ?, headers = ?, body = ? "
+            'WHERE api = ? AND tenant = ? AND "key" = ?',
+            (status, _dump(headers), body, api, tenant, key),
+        )
 
     def idempotency_release(self, api: str, tenant: str, key: str) -> None:
-        t = idempotency_table
-        with self.transaction() as conn:
-            conn.execute(delete(t).where(and_(t.c.api == api, t.c.tenant == tenant, t.c.key == key)))
+        self._run('DELETE FROM idempotency_keys WHERE api = ? AND tenant = ? AND "key" = ?', (api, tenant, key))
 
     # -- jobs ---------------------------------------------------------------------------------
     def add_job(self, job: Job) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                insert(jobs_table).values(
-                    id=job.id, api=job.api, tenant=job.tenant, kind=job.kind, due_at=job.due_at,
-                    payload=job.payload, state="pending",
-                )
-            )
+        self._run(
+            "INSERT INTO jobs (id, api, tenant, kind, due_at, payload, state) VALUES (?, ?, ?, ?, ?, ?, 'pending')",
+            (job.id, job.api, job.tenant, job.kind, job.due_at, _dump(job.payload)),
+        )
 
     def claim_due_jobs(self, now: str, limit: int = 50) -> list[Job]:
-        """Due jobs, each claimed (pending -> running) so that only one worker runs it."""
-        t = jobs_table
-        claimed = []
+        """Due jobs, each claimed (pending -> running) in one write transaction: one worker runs each."""
         with self.transaction() as conn:
             rows = conn.execute(
-                select(t).where(and_(t.c.state == "pending", t.c.due_at <= now)).order_by(t.c.due_at).limit(limit)
-            ).all()
-            for row in rows:
-                result = conn.execute(
-                    update(t).where(and_(t.c.id == row.id, t.c.state == "pending")).values(state="running")
-                )
-                if result.rowcount:
-                    claimed.append(Job(row.id, row.api, row.tenant, row.kind, row.due_at, row.payload))
-        return claimed
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?",
+                (now, limit),
+            ).fetchall()
+            conn.executemany("UPDATE jobs SET state = 'running' WHERE id = ?", [(row[0],) for row in rows])
+        return [_job(row) for row in rows]
 
     def finish_job(self, job_id: str) -> None:
-        with self.transaction() as conn:
-            conn.execute(delete(jobs_table).where(jobs_table.c.id == job_id))
+        self._run("DELETE FROM jobs WHERE id = ?", (job_id,))
 
     def requeue_running_jobs(self) -> int:
         """After a crash or restart, jobs left `running` are due again."""
-        with self.transaction() as conn:
-            return conn.execute(
-                update(jobs_table).where(jobs_table.c.state == "running").values(state="pending")
-            ).rowcount
+        return self._run("UPDATE jobs SET state = 'pending' WHERE state = 'running'")
 
     def pending_jobs(self, api: str | None = None) -> list[Job]:
-        t = jobs_table
-        query = select(t).order_by(t.c.due_at)
-        if api is not None:
-            query = query.where(t.c.api == api)
-        with self.transaction() as conn:
-            return [Job(r.id, r.api, r.tenant, r.kind, r.due_at, r.payload) for r in conn.execute(query)]
+        where, params = ("WHERE api = ?", (api,)) if api is not None else ("", ())
+        return [_job(row) for row in self._rows(f"SELECT {_JOB_COLUMNS} FROM jobs {where} ORDER BY due_at", params)]
 
     # -- reset --------------------------------------------------------------------------------
     def wipe(self, api: str | None = None, tenant: str | None = None) -> None:
         """Delete everything of one API (or tenant), records, keys and tenant rows included."""
         with self.transaction() as conn:
-            for table, tenant_col in (
-                (records_table, records_table.c.tenant),
-                (jobs_table, jobs_table.c.tenant),
-                (keys_table, keys_table.c.tenant),
-                (idempotency_table, idempotency_table.c.tenant),
-                (tenants_table, tenants_table.c.slug),
+            for table, tenant_column in (
+                ("records", "tenant"), ("jobs", "tenant"), ("api_keys", "tenant"), ("idempotency_keys", "tenant"),
+                ("tenants", "slug"),
             ):
-                conditions = []
+                clauses, params = ["1 = 1"], []
                 if api is not None:
-                    conditions.append(table.c.api == api)
+                    clauses.append("api = ?")
+                    params.append(api)
                 if tenant is not None:
-                    conditions.append(tenant_col == tenant)
-                conn.execute(delete(table).where(and_(true(), *conditions)))
+                    clauses.append(f"{tenant_column} = ?")
+                    params.append(tenant)
+                conn.execute(f"DELETE FROM {table} WHERE {' AND '.join(clauses)}", params)
 
 
-def _asdict(record: Any) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in record.__slots__}
+_JOB_COLUMNS = "id, api, tenant, kind, due_at, payload"
 
 
-# Statements built once with bound parameters: building SQLAlchemy expressions per request cost more than
-# running the query (measured with cProfile; `make bench`).
-_t = records_table
-# scope parameters are named s_*: update() reserves column names for its SET clause
-_SCOPE = and_(_t.c.api == bindparam("s_api"), _t.c.tenant == bindparam("s_tenant"), _t.c.kind == bindparam("s_kind"))
-_GET = select(_t.c.data).where(_SCOPE, _t.c.id == bindparam("rid"))
-_INSERT = insert(_t)
-_REPLACE = update(_t).where(_SCOPE, _t.c.id == bindparam("rid")).values(data=bindparam("new_data", type_=JSON))
-_DELETE = delete(_t).where(_SCOPE, _t.c.id == bindparam("rid"))
-_FIND_KEY = select(keys_table).where(keys_table.c.key_hash == bindparam("key_hash"))
+def _job(row: Any) -> Job:
+    return Job(row[0], row[1], row[2], row[3], row[4], _load(row[5]))
 
 
-def _column(field: str, sample: Any) -> Any:
+def _tenant(row: Any) -> TenantRecord:
+    return TenantRecord(row[0], row[1], row[2], row[3], _load(row[4]), row[5])
+
+
+# -- records: fixed statements, and filters compiled once per shape ----------------------------------------
+_SCOPE = "api = ? AND tenant = ? AND kind = ?"
+_INSERT = "INSERT INTO records (api, tenant, kind, id, created_at, data) VALUES (?, ?, ?, ?, ?, ?)"
+_GET = f"SELECT data FROM records WHERE {_SCOPE} AND id = ?"
+_REPLACE = f"UPDATE records SET data = ? WHERE {_SCOPE} AND id = ?"
+_DELETE = f"DELETE FROM records WHERE {_SCOPE} AND id = ?"
+
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPERATORS = {"eq": "=", "ne": "!=", "gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
+
+Shape = tuple[tuple[str, str, int], ...]
+
+
+def _column(field: str) -> str:
     if field == "created_at":
-        return _t.c.created_at
-    if isinstance(sample, bool):
-        return _t.c.data[field].as_boolean()
-    if isinstance(sample, int):
-        return _t.c.data[field].as_integer()
-    if isinstance(sample, float):
-        return _t.c.data[field].as_float()
-    return _t.c.data[field].as_string()
+        return "created_at"
+    if not _FIELD.fullmatch(field):  # field names come from the models, never from a request
+        raise ValueError(f"not a filterable field: {field!r}")
+    # A JSON number compares as a number, a string as text, true/false as 1/0 (SQLite's json_extract).
+    return f"json_extract(data, '$.\"{field}\"')"
+
+
+@functools.lru_cache(maxsize=512)
+def _where(shape: Shape) -> str:
+    """The WHERE clause of a filter shape: (field, op, in-list size) in order; parameters are positional."""
+    clauses = [_SCOPE]
+    for field, op, size in shape:
+        column = _column(field)
+        if op == "in":
+            clauses.append(f"{column} IN ({', '.join('?' * size)})" if size else "0 = 1")
+        elif op == "icontains":
+            clauses.append(f"lower({column}) LIKE ? ESCAPE '\\'")
+        else:
+            clauses.append(f"{column} {_OPERATORS[op]} ?")
+    return " AND ".join(clauses)
 
 
 def _clamp(value: Any) -> Any:
@@ -479,141 +430,91 @@ def _clamp(value: Any) -> Any:
     return value
 
 
-@functools.lru_cache(maxsize=512)
-def _filters(shape: tuple[tuple[str, str, type, int], ...]) -> tuple[Any, ...]:
-    """The WHERE clauses for a filter shape: (field, op, value type, in-list size) -> bound parameters c0, c1…"""
-    clauses = []
-    for index, (field, op, kind, size) in enumerate(shape):
-        column = _column(field, kind())
-        name = f"c{index}"
-        if op == "eq":
-            clauses.append(column == bindparam(name))
-        elif op == "ne":
-            clauses.append(column != bindparam(name))
-        elif op == "gte":
-            clauses.append(column >= bindparam(name))
-        elif op == "lte":
-            clauses.append(column <= bindparam(name))
-        elif op == "gt":
-            clauses.append(column > bindparam(name))
-        elif op == "lt":
-            clauses.append(column < bindparam(name))
-        elif op == "in":
-            clauses.append(column.in_([bindparam(f"{name}_{i}") for i in range(size)]))
-        elif op == "icontains":
-            clauses.append(func.lower(column).like(bindparam(name), escape="\\"))
-    return tuple(clauses)
-
-
-def _shape_and_params(where: Sequence[Condition]) -> tuple[tuple[tuple[str, str, type, int], ...], dict[str, Any]]:
-    shape: list[tuple[str, str, type, int]] = []
-    params: dict[str, Any] = {}
-    for index, cond in enumerate(where):
-        value = _clamp(cond.value)
-        name = f"c{index}"
+def _shape_and_params(where: Sequence[Condition]) -> tuple[Shape, list[Any]]:
+    shape: list[tuple[str, str, int]] = []
+    params: list[Any] = []
+    for cond in where:
         if cond.op == "in":
-            values = list(value)
-            shape.append((cond.field, cond.op, type(values[0]) if values else str, len(values)))
-            params.update({f"{name}_{i}": _clamp(v) for i, v in enumerate(values)})
+            values = [_clamp(v) for v in cond.value]
+            shape.append((cond.field, "in", len(values)))
+            params.extend(values)
             continue
+        value = _clamp(cond.value)
         if cond.op == "icontains":
             escaped = str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             value = f"%{escaped.lower()}%"
-        shape.append((cond.field, cond.op, type(value), 0))
-        params[name] = value
+        shape.append((cond.field, cond.op, 0))
+        params.append(value)
     return tuple(shape), params
 
 
 @functools.lru_cache(maxsize=512)
-def _page_statement(shape: tuple[tuple[str, str, type, int], ...], after: bool) -> Any:
-    clauses = [_SCOPE, *_filters(shape)]
-    if after:
-        clauses.append(_t.c.seq < bindparam("before_seq"))
-    return select(_t.c.seq, _t.c.data).where(and_(*clauses)).order_by(_t.c.seq.desc()).limit(bindparam("lim"))
-
-
-@functools.lru_cache(maxsize=512)
-def _count_statement(shape: tuple[tuple[str, str, type, int], ...]) -> Any:
-    return select(func.count()).select_from(_t).where(and_(_SCOPE, *_filters(shape)))
-
-
-@functools.lru_cache(maxsize=512)
-def _offset_statement(shape: tuple[tuple[str, str, type, int], ...]) -> Any:
-    return (
-        select(_t.c.data).where(and_(_SCOPE, *_filters(shape))).order_by(_t.c.seq.desc())
-        .offset(bindparam("off")).limit(bindparam("lim"))
-    )
-
-
-@functools.lru_cache(maxsize=512)
-def _all_statement(shape: tuple[tuple[str, str, type, int], ...]) -> Any:
-    return select(_t.c.data).where(and_(_SCOPE, *_filters(shape))).order_by(_t.c.seq)
+def _page_sql(shape: Shape, after: bool) -> str:
+    return f"SELECT seq, data FROM records WHERE {_where(shape)}{' AND seq < ?' if after else ''} " \
+        "ORDER BY seq DESC LIMIT ?"
 
 
 class Collection:
     """One kind of record of one tenant: the only way handlers and models reach stored records."""
 
-    __slots__ = ("_key", "api", "kind", "store", "tenant")
+    __slots__ = ("_scope", "api", "kind", "store", "tenant")
 
     def __init__(self, store: Store, api: str, tenant: str, kind: str) -> None:
         self.store = store
         self.api = api
         self.tenant = tenant
         self.kind = kind
-        self._key = {"s_api": api, "s_tenant": tenant, "s_kind": kind}
+        self._scope = (api, tenant, kind)
 
     def insert(self, record_id: str, created_at: str, data: dict[str, Any]) -> int:
-        with self.store.transaction() as conn:
-            result = conn.execute(
-                _INSERT,
-                {"api": self.api, "tenant": self.tenant, "kind": self.kind, "id": record_id, "created_at": created_at,
-                 "data": data},
-            )
-            key = result.inserted_primary_key
-            assert key is not None
-            return int(key[0])
+        with self.store._lock:
+            cursor = self.store._conn.execute(_INSERT, (*self._scope, record_id, created_at, _dump(data)))
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
 
     def get(self, record_id: str) -> dict[str, Any] | None:
-        with self.store.transaction() as conn:
-            return conn.execute(_GET, {**self._key, "rid": record_id}).scalar()
+        row = self.store._one(_GET, (*self._scope, record_id))
+        return _load(row[0]) if row else None
 
     def replace(self, record_id: str, data: dict[str, Any]) -> bool:
-        with self.store.transaction() as conn:
-            result = conn.execute(_REPLACE, {**self._key, "rid": record_id, "new_data": data})
-        return result.rowcount > 0
+        return self.store._run(_REPLACE, (_dump(data), *self._scope, record_id)) > 0
 
     def delete(self, record_id: str) -> bool:
-        with self.store.transaction() as conn:
-            result = conn.execute(_DELETE, {**self._key, "rid": record_id})
-        return result.rowcount > 0
+        return self.store._run(_DELETE, (*self._scope, record_id)) > 0
 
     def page(self, where: Sequence[Condition] = (), *, before_seq: int | None, limit: int) -> Page:
         """Newest first; `before_seq` continues after a previous page (cursor pagination)."""
         shape, params = _shape_and_params(where)
-        params.update(self._key, lim=limit + 1)
-        if before_seq is not None:
-            params["before_seq"] = before_seq
-        with self.store.transaction() as conn:
-            rows = conn.execute(_page_statement(shape, before_seq is not None), params).all()
+        tail = [before_seq, limit + 1] if before_seq is not None else [limit + 1]
+        rows = self.store._rows(_page_sql(shape, before_seq is not None), (*self._scope, *params, *tail))
         more = len(rows) > limit
         rows = rows[:limit]
-        return Page([row.data for row in rows], rows[-1].seq if more and rows else None)
+        return Page([_load(row[1]) for row in rows], rows[-1][0] if more and rows else None)
 
     def offset_page(self, where: Sequence[Condition] = (), *, offset: int, limit: int) -> tuple[list[dict], int]:
-        """Newest first, page/limit style: (items, total)."""
+        """Newest first, page/limit style: (items, total), read in one transaction."""
         shape, params = _shape_and_params(where)
-        params.update(self._key)
-        with self.store.transaction() as conn:
-            total = conn.execute(_count_statement(shape), params).scalar_one()
-            rows = conn.execute(_offset_statement(shape), {**params, "off": offset, "lim": limit}).scalars()
-            return list(rows), int(total)
+        clause = _where(shape)
+        bound = (*self._scope, *params)
+        with self.store._lock:
+            conn = self.store._conn
+            conn.execute("BEGIN")
+            try:
+                total = conn.execute(f"SELECT count(*) FROM records WHERE {clause}", bound).fetchone()[0]
+                rows = conn.execute(
+                    f"SELECT data FROM records WHERE {clause} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                    (*bound, limit, _clamp(offset)),
+                ).fetchall()
+            finally:
+                conn.execute("COMMIT")
+        return [_load(row[0]) for row in rows], int(total)
 
     def count(self, where: Sequence[Condition] = ()) -> int:
         shape, params = _shape_and_params(where)
-        with self.store.transaction() as conn:
-            return int(conn.execute(_count_statement(shape), {**params, **self._key}).scalar_one())
+        row = self.store._one(f"SELECT count(*) FROM records WHERE {_where(shape)}", (*self._scope, *params))
+        return int(row[0])
 
     def all(self, where: Sequence[Condition] = ()) -> list[dict[str, Any]]:
         shape, params = _shape_and_params(where)
-        with self.store.transaction() as conn:
-            return list(conn.execute(_all_statement(shape), {**params, **self._key}).scalars())
+        rows = self.store._rows(f"SELECT data FROM records WHERE {_where(shape)} ORDER BY seq", (*self._scope, *params))
+        return [_load(row[0]) for row in rows]

@@ -171,3 +171,31 @@ def test_json_beyond_64_bit_integers_is_stored_and_read_back():
     stored = leads.get("x")
     assert stored is not None
     assert stored["metadata"]["big"] == pytest.approx(77501484496788406273)
+
+
+def test_integers_beyond_64_bits_round_trip_exactly(tmp_path):
+    store = Store(str(tmp_path / "big.db"))
+    huge = {"id": "x", "metadata": {"n": 2**70 + 1, "m": -(2**65)}}
+    store.collection("askad", "t", "contacts").insert("x", "2026-01-01T00:00:00.000Z", huge)
+    store.close()
+    assert Store(str(tmp_path / "big.db")).collection("askad", "t", "contacts").get("x") == huge
+
+
+def test_sqlite_url_and_memory_are_accepted_other_databases_are_refused(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'u.db'}")
+    store.set_meta("k", {"v": 1})
+    store.close()
+    assert (tmp_path / "u.db").exists()
+    assert Store(str(tmp_path / "u.db")).get_meta("k") == {"v": 1}
+    assert Store("memory").get_meta("k") is None
+    with pytest.raises(ValueError, match="SQLite"):
+        Store("postgresql://localhost/leads")
+
+
+def test_failed_transaction_rolls_back_every_statement():
+    store = Store("memory")
+    with pytest.raises(RuntimeError):
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO sandbox_meta (\"key\", value) VALUES ('a', '1')")
+            raise RuntimeError("boom")
+    assert store.get_meta("a") is None

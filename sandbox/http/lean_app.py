@@ -1,0 +1,64 @@
+"""`LeanAsyncApp`: Connexion's AsyncApp, minus the work it redoes on every request.
+
+Connexion 3.3's `AsyncOperation.fn` builds a new `StarletteDecorator` per request, and that decorator's
+wrapper calls `decorate()` per request again: `inspect.signature` of the handler, three `functools.wraps`
+and a new URI parser per call. None of it depends on the request (the wrappers read the current
+operation, scope and receive from Connexion's context variables when they run), so here it is built
+once per operation. Measured with py-spy under `make bench`: about 10% of the CPU of a GET went there.
+Behaviour is unchanged: the same decorators run in the same order.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from connexion import AsyncApp
+from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
+from connexion.context import operation, receive, scope
+from connexion.decorators import StarletteDecorator
+from connexion.operations import AbstractOperation
+
+
+class _DecorateOnce(StarletteDecorator):
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        decorated = self.decorate(function)
+        parsers: dict[int, tuple[Any, Any]] = {}  # id(operation) -> (operation, its URI parser)
+
+        @functools.wraps(function)
+        async def wrapper(*_args: Any, **_kwargs: Any) -> Any:
+            current = operation._get_current_object()  # type: ignore[attr-defined]
+            cached = parsers.get(id(current))
+            if cached is None or cached[0] is not current:
+                # One parser per operation object (a handler may serve several mounts of one spec).
+                parser_class = self.uri_parser_class or current.uri_parser_class
+                cached = parsers[id(current)] = (current, parser_class(current.parameters, current.body_definition()))
+            request = self.framework.get_request(uri_parser=cached[1], scope=scope, receive=receive)
+            return await decorated(request)
+
+        return wrapper
+
+
+class _LeanOperation(AsyncOperation):
+    @functools.cached_property
+    def fn(self) -> Callable[..., Any]:  # type: ignore[override]
+        return _DecorateOnce(pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)(self._fn)
+
+
+class _LeanApi(AsyncApi):
+    def make_operation(self, op: AbstractOperation) -> AsyncOperation:
+        return _LeanOperation.from_operation(op, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)
+
+
+class _LeanASGIApp(AsyncASGIApp):
+    api_cls = _LeanApi
+
+
+class LeanAsyncApp(AsyncApp):
+    def __init__(self, import_name: str, **kwargs: Any) -> None:
+        super().__init__(import_name, **kwargs)
+        # AsyncApp.__init__ hard-codes its ASGI app; swap it before any API is added.
+        lean = _LeanASGIApp()
+        self.middleware.app = lean
+        self._middleware_app = lean
