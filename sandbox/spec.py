@@ -174,7 +174,15 @@ def first_error(schema: dict[str, Any], instance: Any) -> Any | None:
 _JSON_NULL = object()  # a body that is literally `null`, unlike an absent body (None)
 
 
+#: where the validated JSON body waits for the handler (`sandbox.http.lean_app`), so it is parsed once
+PARSED_BODY = "sandbox.parsed_json_body"
+
+
 class Body2020(JSONRequestBodyValidator):
+    # Stock Connexion re-encodes the body after validation (validators may fill in defaults). Ours never
+    # changes it, so the original bytes are passed on as they came.
+    MUTABLE_VALIDATION = False
+
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([chunk async for chunk in stream])
         if not raw.strip():
@@ -183,6 +191,7 @@ class Body2020(JSONRequestBodyValidator):
             parsed = jsonio.loads(raw)
         except (orjson.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:  # includes bodies that are not UTF-8
             raise ValidationFailed(f"Request body is not valid JSON: {exc}", field="body") from None
+        scope.setdefault("state", {})[PARSED_BODY] = parsed
         return _JSON_NULL if parsed is None else parsed
 
     def _validate(self, body: Any) -> dict | None:
