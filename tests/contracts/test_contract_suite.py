@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+import orjson
 import pytest
 
 from contracts.runner import ContractOptions, UnsafeTarget, guard, is_loopback, run_contract
@@ -52,7 +53,8 @@ def broken_origin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 
         def list_leads(ws: Any, **kwargs: Any) -> dict:
             page = original(ws, **kwargs)
-            return {**page, "items": [{**item, "score": "high"} for item in page["items"]]}
+            items = orjson.loads(orjson.dumps(page["items"]))  # plain dicts, however the page holds them
+            return {**page, "items": [{**item, "score": "high"} for item in items]}
 
         monkeypatch.setattr(models, "list_leads", list_leads)
     elif bug == "ignores_auth":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.apis.hadar import errors
@@ -17,14 +18,23 @@ API = "hadar"
 
 
 # --- listing ---------------------------------------------------------------------------------------
-def page(ws: Workspace, kind: str, where: list[Condition], cursor: str | None, limit: int) -> dict[str, Any]:
+def page(
+    ws: Workspace,
+    kind: str,
+    where: list[Condition],
+    cursor: str | None,
+    limit: int,
+    view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One cursor page. Without a `view`, items are the stored JSON, passed to the response as it is."""
     before = pagination.decode_cursor(cursor, API, ws.tenant, kind) if cursor else None
-    result = ws.collection(kind).page(where, before_seq=before, limit=limit)
+    result = ws.collection(kind).page(where, before_seq=before, limit=limit, raw=view is None)
+    items = result.items if view is None else [view(item) for item in result.items]
     next_cursor = (
         pagination.encode_cursor(API, ws.tenant, kind, result.next_seq) if result.next_seq is not None else None
     )
     return {
-        "items": result.items,
+        "items": items,
         "pagination": {"next_cursor": next_cursor, "has_more": next_cursor is not None, "limit": limit},
     }
 
@@ -342,9 +352,7 @@ def get_webhook_endpoint(ws: Workspace, endpoint_id: str) -> dict[str, Any]:
 
 
 def list_webhook_endpoints(ws: Workspace, *, limit: int, cursor: str | None) -> dict[str, Any]:
-    result = page(ws, "webhook_endpoints", [], cursor, limit)
-    result["items"] = [_endpoint_view(item) for item in result["items"]]
-    return result
+    return page(ws, "webhook_endpoints", [], cursor, limit, view=_endpoint_view)
 
 
 def rotate_webhook_secret(ws: Workspace, endpoint_id: str, secret: str) -> dict[str, Any]:
@@ -363,9 +371,7 @@ def list_webhook_deliveries(
     where = [Condition("endpoint_id", "eq", endpoint_id)]
     if state is not None:
         where.append(Condition("state", "eq", state))
-    result = page(ws, "webhook_deliveries", where, cursor, limit)
-    result["items"] = [webhooks.delivery_view(item) for item in result["items"]]
-    return result
+    return page(ws, "webhook_deliveries", where, cursor, limit, view=webhooks.delivery_view)
 
 
 def redeliver_webhook(ws: Workspace, endpoint_id: str, delivery_id: str) -> dict[str, Any]:
