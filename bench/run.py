@@ -177,6 +177,28 @@ def http_bench(rounds: int, seconds: int, connections: int) -> None:
         print(f"{target.name:<8} start-up to first 200: {target.startup:.2f} s; peak RSS {peaks[target.name]:.0f} MB")
 
 
+def startup_bench(runs: int) -> None:
+    """Start-up to the first 200 with every API (`serve`, the default configuration): on a new SQLite
+    file (seeding included) and on an existing one (a restart), medians of `runs` starts."""
+    folder = Path(tempfile.mkdtemp(prefix="lead-sandbox-start-"))
+    timings: dict[str, list[float]] = {"new SQLite file": [], "existing SQLite file": []}
+    for run in range(runs):
+        db = folder / f"start-{run}.db"
+        for values in timings.values():  # the first start creates and seeds the file, the second reopens it
+            port = free_port()
+            target = Target("sandbox", [sys.executable, "-m", "sandbox", "serve", "--port", str(port), "--db", str(db)],
+                            "/hadar/v1", port)
+            try:
+                target.start()
+                values.append(target.startup)
+            finally:
+                target.stop()
+    print(f"\nstart-up to first 200, all APIs, median of {runs}:")
+    for label, values in timings.items():
+        print(f"  {label:<21} {statistics.median(values):.2f} s  (min {min(values):.2f}, max {max(values):.2f})")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def seeding_and_cursor_bench(big: int) -> None:
     """Seeding speed (100k leads through the Faker factory) and cursor-page p99 at 1k vs `big` leads."""
     from datetime import UTC, datetime
@@ -243,11 +265,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--big", type=int, default=1_000_000, help="leads for the large cursor test")
-    parser.add_argument("--only", choices=("http", "storage", "contract"), default=None)
+    parser.add_argument("--only", choices=("http", "startup", "storage", "contract"), default=None)
     args = parser.parse_args()
     os.environ.setdefault("LEAD_SANDBOX_WEBHOOK_HOSTS", "loopback")
     if args.only in (None, "http"):
         http_bench(args.rounds, args.seconds, args.connections)
+    if args.only in (None, "startup"):
+        startup_bench(5)
     if args.only in (None, "storage"):
         seeding_and_cursor_bench(args.big)
     if args.only in (None, "contract"):

@@ -9,6 +9,9 @@ Behaviour is unchanged: the same decorators run in the same order.
 
 The handler's request also reuses the JSON body the validator already parsed (`spec.PARSED_BODY`) instead
 of decoding it a second time, and skips form parsing for requests that carry no form.
+
+Request validation likewise builds its URI parser, parameter validator and body validators once per
+operation (and media type) instead of per request; they hold configuration only.
 """
 
 from __future__ import annotations
@@ -22,7 +25,14 @@ from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
 from connexion.context import operation, receive, scope
 from connexion.decorators import StarletteDecorator
 from connexion.lifecycle import ConnexionRequest
+from connexion.middleware.request_validation import (
+    RequestValidationAPI,
+    RequestValidationMiddleware,
+    RequestValidationOperation,
+)
 from connexion.operations import AbstractOperation
+from connexion.utils import is_nullable
+from starlette.types import Receive, Scope, Send
 
 from sandbox.spec import PARSED_BODY
 
@@ -76,6 +86,73 @@ class _LeanASGIApp(AsyncASGIApp):
     api_cls = _LeanApi
 
 
+_NO_VALIDATOR = object()
+
+
+class _ValidateOnce(RequestValidationOperation):
+    """RequestValidationOperation.__call__ with what it builds per request built once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        op = self._operation
+        self._parameters = self._validator_map["parameter"](
+            op.parameters,
+            uri_parser=op._uri_parser_class(op.parameters, op.body_definition()),
+            strict_validation=self.strict_validation,
+            security_query_params=self.security_query_params,
+        )
+        self._accepted: dict[str, bool] = {}
+        self._bodies: dict[tuple[str, str], Any] = {}
+
+    def _body_validator(self, mime_type: str, encoding: str) -> Any:
+        key = (mime_type, encoding)
+        validator = self._bodies.get(key)
+        if validator is None:
+            op = self._operation
+            schema = op.body_schema(mime_type)
+            validator = _NO_VALIDATOR
+            if schema:
+                try:
+                    body_validator = self._validator_map["body"][mime_type]
+                except KeyError:  # no validator for this media type: Connexion skips validation too
+                    pass
+                else:
+                    validator = body_validator(
+                        schema=schema,
+                        required=op.request_body.get("required", False),
+                        nullable=is_nullable(op.body_definition(mime_type)),
+                        encoding=encoding,
+                        strict_validation=self.strict_validation,
+                        uri_parser=op.uri_parser_class(op.parameters, op.body_definition()),
+                    )
+            if len(self._bodies) < 16:  # the charset is the client's: bound what a client can make us keep
+                self._bodies[key] = validator
+        return validator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._parameters.validate(scope)
+        mime_type, encoding = self.extract_content_type(scope["headers"])
+        if self._accepted.get(mime_type) is None:
+            self.validate_mime_type(mime_type)  # raises for a media type the operation does not take
+            if len(self._accepted) < 16:
+                self._accepted[mime_type] = True
+        validator = self._body_validator(mime_type, encoding)
+        if validator is not _NO_VALIDATOR:
+            receive, scope = await validator.wrap_receive(receive, scope=scope)
+        await self.next_app(scope, receive, send)
+
+
+class _ValidateOnceApi(RequestValidationAPI):
+    def make_operation(self, op: AbstractOperation) -> RequestValidationOperation:
+        return _ValidateOnce(
+            self.next_app, operation=op, strict_validation=self.strict_validation, validator_map=self.validator_map
+        )
+
+
+class _ValidateOnceMiddleware(RequestValidationMiddleware):
+    api_cls = _ValidateOnceApi
+
+
 class LeanAsyncApp(AsyncApp):
     def __init__(self, import_name: str, **kwargs: Any) -> None:
         super().__init__(import_name, **kwargs)
@@ -83,3 +160,10 @@ class LeanAsyncApp(AsyncApp):
         lean = _LeanASGIApp()
         self.middleware.app = lean
         self._middleware_app = lean
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.middleware.middleware_stack is None:
+            # Swapped in only now: `add_middleware(position=BEFORE_VALIDATION)` looks for Connexion's class.
+            stack = self.middleware.middlewares
+            stack[stack.index(RequestValidationMiddleware)] = _ValidateOnceMiddleware
+        await super().__call__(scope, receive, send)

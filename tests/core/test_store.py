@@ -194,8 +194,7 @@ def test_sqlite_url_and_memory_are_accepted_other_databases_are_refused(tmp_path
 
 def test_failed_transaction_rolls_back_every_statement():
     store = Store("memory")
-    with pytest.raises(RuntimeError):
-        with store.transaction() as conn:
-            conn.execute("INSERT INTO sandbox_meta (\"key\", value) VALUES ('a', '1')")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        conn.execute("INSERT INTO sandbox_meta (\"key\", value) VALUES ('a', '1')")
+        raise RuntimeError("boom")
     assert store.get_meta("a") is None
