@@ -14,7 +14,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Editable installs are not byte-compiled (pip compiles only what it copies), and with PYTHONDONTWRITEBYTECODE
+# set nothing ever writes the cache: about 0.1 s of every start. Up-to-date files are skipped.
+BYTECODE := $(PY) -m compileall -q sandbox contracts fixtures
+
 serve: $(STAMP)  ## start every API on http://127.0.0.1:4010 (seeded, keys printed)
+	@$(BYTECODE)
 	$(PY) -m sandbox serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)  ## unit, HTTP and contract tests; JUnit XML in reports/
@@ -26,6 +31,7 @@ contract: $(STAMP)  ## the contract suite for one API against a fresh sandbox: m
 bench: $(STAMP)  ## the sandbox vs Prism (wrk), seeding, cursor pages at 1M, contract durations
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	bash bench/setup.sh
+	@$(BYTECODE)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 drift: $(STAMP)  ## re-run docs-check over ../shared/seeds and refresh docs/vendor-docs-drift.md

@@ -184,6 +184,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             access_log=False,
             loop="auto",
             http="auto",
+            ws="none",  # no WebSocket routes: skips importing a WebSocket library at start-up
             lifespan="on",
         )
     )

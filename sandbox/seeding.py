@@ -1,6 +1,6 @@
 """Deterministic seeding: tenants, hashed keys and Faker records from `fixtures/`.
 
-The same `--seed` gives byte-identical tenants and records: every tenant gets its own Faker and
+The same `--seed` gives byte-identical tenants and records: every tenant gets a Faker and a
 random stream seeded from (seed, api, tenant), and record times come from the fixture's anchor date,
 never from the wall clock."""
 
@@ -9,17 +9,20 @@ from __future__ import annotations
 import functools
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from faker import Faker
 
 from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.keys import hash_key, last4
 from sandbox.core.store import KeyRecord, Store, TenantRecord
+
+if TYPE_CHECKING:
+    from faker import Faker  # imported when first needed: 40 ms of a restart that does not seed
 
 
 @dataclass
@@ -43,7 +46,7 @@ class SeedContext:
 
 def load_fixture(api: str) -> dict[str, Any]:
     text = resources.files("fixtures").joinpath(f"{api}.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when built with it
 
 
 def seed_api(store: Store, api_def: Any, seed: int, only_tenant: str | None = None) -> None:
@@ -84,17 +87,25 @@ def seed_tenant(
             )
         )
     if api_def.seed is not None:
-        faker = _faker(tuple(locales))
-        faker.seed_instance(f"{seed}:{api}:{tenant['slug']}")  # a new Random per locale: same data as a new Faker
-        faker.unique.clear()
+        faker = seeded_faker(locales, f"{seed}:{api}:{tenant['slug']}")
         rng = random.Random(f"{seed}:{api}:{tenant['slug']}")
         api_def.seed(SeedContext(store, api, tenant, faker, rng, anchor))
+
+
+def seeded_faker(locales: Sequence[str], seed: str) -> Faker:
+    """A Faker for `locales` seeded with `seed`: the same data as a new `Faker(locales)` seeded alike."""
+    faker = _faker(tuple(locales))
+    faker.seed_instance(seed)  # a new Random for every locale
+    faker.unique.clear()
+    return faker
 
 
 @functools.cache
 def _faker(locales: tuple[str, ...]) -> Faker:
     # Building a Faker discovers its providers on disk: 30 ms each, a third of start-up with every API,
-    # so one instance per locale set is reseeded for each tenant instead.
+    # so one instance per locale set is reseeded for each use instead.
+    from faker import Faker
+
     return Faker(list(locales))
 
 

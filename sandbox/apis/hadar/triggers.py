@@ -8,14 +8,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from faker import Faker
-
 from sandbox.apis.hadar import models, whatsapp
 from sandbox.apis.triggering import triggers
 from sandbox.core.clock import utc_iso
 from sandbox.core.errors import NotFound
 from sandbox.core.workspace import Workspace
-from sandbox.seeding import SeedContext, load_fixture
+from sandbox.seeding import SeedContext, load_fixture, seeded_faker
 
 if TYPE_CHECKING:
     from sandbox.runtime import Runtime
@@ -24,8 +22,7 @@ if TYPE_CHECKING:
 def _context(runtime: Runtime, ws: Workspace) -> SeedContext:
     fixture = load_fixture("hadar")
     seed = ws.ids.new("trg", runtime.clock.now())
-    faker = Faker(fixture.get("locales", ["en_US"]))
-    faker.seed_instance(seed)
+    faker = seeded_faker(fixture.get("locales", ["en_US"]), seed)
     return SeedContext(runtime.store, "hadar", {"slug": ws.tenant}, faker, random.Random(seed), runtime.clock.now())
 
 

@@ -7,14 +7,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from faker import Faker
-
 from sandbox.apis.hadar_crm import models
 from sandbox.apis.triggering import triggers
 from sandbox.core.clock import utc_iso
 from sandbox.core.errors import NotFound
 from sandbox.core.workspace import Workspace
-from sandbox.seeding import SeedContext, load_fixture
+from sandbox.seeding import SeedContext, load_fixture, seeded_faker
 
 if TYPE_CHECKING:
     from sandbox.runtime import Runtime
@@ -22,8 +20,7 @@ if TYPE_CHECKING:
 
 def _context(runtime: Runtime, ws: Workspace) -> SeedContext:
     seed = ws.ids.new("trg", runtime.clock.now())
-    faker = Faker(load_fixture("hadar-crm").get("locales", ["en_US"]))
-    faker.seed_instance(seed)
+    faker = seeded_faker(load_fixture("hadar-crm").get("locales", ["en_US"]), seed)
     return SeedContext(runtime.store, ws.api, {"slug": ws.tenant}, faker, random.Random(seed), runtime.clock.now())
 
 

@@ -9,13 +9,11 @@ import random
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from faker import Faker
-
 from sandbox.apis.leaditio import models
 from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.store import Job
 from sandbox.core.workspace import Workspace
-from sandbox.seeding import SeedContext
+from sandbox.seeding import SeedContext, seeded_faker
 
 if TYPE_CHECKING:
     from sandbox.runtime import Runtime
@@ -30,7 +28,8 @@ def new_match(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
     tenant = runtime.store.get_tenant(ws.api, ws.tenant)
     assert tenant is not None
     seed = ws.ids.new("match", runtime.clock.now())
-    ctx = SeedContext(runtime.store, ws.api, {"slug": ws.tenant}, Faker(), random.Random(seed), runtime.clock.now())
+    faker = seeded_faker(["en_US"], seed)  # seeded from the id stream, like the rest of the lead
+    ctx = SeedContext(runtime.store, ws.api, {"slug": ws.tenant}, faker, random.Random(seed), runtime.clock.now())
     return models.deliver(ws, lead_record(ctx, list(tenant.data.get("verticals", ["solar"])), runtime.clock.now()))
 
 
