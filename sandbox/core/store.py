@@ -200,6 +200,9 @@ class Store:
             # WAL + NORMAL: durable across restarts, readers never block the writer, no fsync per request.
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            # Reads straight from the mapped file instead of a read() per page: cursor pages deep in a
+            # tenant of a million leads stay as fast as in a small one (`make bench`).
+            self._conn.execute("PRAGMA mmap_size=268435456")
         with self._lock:
             self._conn.executescript(SCHEMA)
 
