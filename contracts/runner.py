@@ -13,8 +13,7 @@ from urllib.parse import urlsplit
 
 from contracts.sandbox_server import running_sandbox
 from contracts.vendors import VENDORS, Conventions
-from sandbox.config import Config
-from sandbox.spec import spec_path
+from sandbox.config import SPEC_DIR, Config
 
 KEY_ENV = "LEAD_SANDBOX_KEY"
 OTHER_KEY_ENV = "LEAD_SANDBOX_OTHER_KEY"
@@ -62,7 +61,7 @@ def guard(conv: Conventions, base_url: str, *keys: str | None) -> None:
 
 def command(conv: Conventions, options: ContractOptions, base_url: str, key: str) -> list[str]:
     cmd = [
-        sys.executable, "-m", "schemathesis.cli", "run", str(spec_path(conv.spec_file)),
+        sys.executable, "-m", "schemathesis.cli", "run", str(SPEC_DIR / conv.spec_file),
         "--url", base_url,
         "--header", f"{conv.auth_header}: {conv.auth(key)}",
         "--max-examples", str(options.max_examples),

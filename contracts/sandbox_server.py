@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sandbox.app import create_app
 from sandbox.config import Config
 from sandbox.serving import free_port, serve_in_thread
 
@@ -16,5 +15,7 @@ __all__ = ["free_port", "running_sandbox"]
 @contextmanager
 def running_sandbox(config: Config, *, port: int | None = None, app: Any = None) -> Iterator[str]:
     """Serve `create_app(config)` (or `app`) on 127.0.0.1 until the block ends; yields the origin."""
+    from sandbox.app import create_app  # the web stack, imported only when a sandbox is started here
+
     with serve_in_thread(app if app is not None else create_app(config), port) as origin:
         yield origin

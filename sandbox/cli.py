@@ -132,11 +132,55 @@ def _print_table(rows: list[dict[str, Any]], host: str, port: int) -> None:
         print(f"{row['api']:<10} {url:<40} {row['tenant']:<22} {row['role']:<10} {row['plan']:<13} {key:<{width}}".rstrip())
 
 
+def seed_in_background(config: Config) -> int | None:
+    """On a database file, seed in a forked child while this process imports the web stack.
+
+    Seeding needs only the store and the fixtures; importing Connexion takes longer than seeding every
+    API, and the machine has a second core. The child claims each API's seeding marker as `create_app`
+    would, so whichever process gets there first seeds and the other waits (`seeding.seed_missing`).
+    Returns the child's pid, or None where there is nothing to overlap (memory, no fork)."""
+    from sandbox.core.store import MEMORY_URLS, sqlite_path
+
+    if config.db in MEMORY_URLS or not hasattr(os, "fork"):
+        return None
+    sqlite_path(config.db)  # an unusable URL is the caller's error, not the child's
+    pid = os.fork()
+    if pid != 0:
+        return pid
+    code = 1
+    try:
+        from sandbox.apis import registry
+        from sandbox.core.store import Store
+        from sandbox.seeding import seed_missing
+
+        store = Store(config.db)
+        seed_missing(store, registry(config.apis), config.seed)
+        store.close()
+        code = 0
+    except Exception:  # noqa: BLE001 - whatever went wrong, the parent seeds instead; say why here
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(code)  # never return into the parent's code
+
+
+def join_background_seed(pid: int | None, config: Config) -> None:
+    if pid is None:
+        return
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        from sandbox.core.store import Store
+        from sandbox.seeding import release_unfinished_claims
+
+        store = Store(config.db)
+        released = release_unfinished_claims(store)
+        store.close()
+        print(f"lead-sandbox: background seeding failed; seeding here instead ({', '.join(released) or 'nothing left'})",
+              file=sys.stderr)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from sandbox.app import create_app, runtime_of
-
     try:
         plans = parse_plan_overrides(args.plan)
     except ValueError as exc:
@@ -154,6 +198,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         webhook_hosts="loopback" if args.webhooks_loopback_only else "any",
         admin_token=args.admin_token,
     )
+    try:
+        seeder = seed_in_background(config)
+    except ValueError as exc:  # e.g. a database URL that is not SQLite
+        print(f"lead-sandbox: {exc}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    from sandbox.app import create_app, runtime_of
+
+    join_background_seed(seeder, config)
     try:
         app = create_app(config)
     except ValueError as exc:

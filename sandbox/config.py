@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 DEFAULT_DB = ".lead-sandbox/sandbox.db"
+SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 MiB = 1024 * 1024
 
 
@@ -14,7 +16,7 @@ MiB = 1024 * 1024
 class Config:
     host: str = "127.0.0.1"
     port: int = 4010
-    #: `memory`, a file path, or any SQLAlchemy URL.
+    #: `memory`, a file path, or an `sqlite:///path` URL.
     db: str = DEFAULT_DB
     seed: int = 42
     #: APIs to serve; empty means all. Exactly one means the vendor's own paths (`/v1`, `/api/v1`…).

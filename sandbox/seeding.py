@@ -118,25 +118,33 @@ def fixture_time(value: Any, anchor: datetime) -> str:
 
 
 def ensure_seeded(runtime: Any, wait_seconds: float = 60.0) -> None:
-    """Seed every API whose data is not in the store yet (first start on a new database).
+    """Seed every API whose data is not in the store yet (first start on a new database)."""
+    seed_missing(runtime.store, runtime.apis, runtime.config.seed, wait_seconds)
 
-    The marker row is claimed first, so two processes starting on one new file (`serve` and `keys`,
-    or several workers) seed once; the others wait for the claim to finish."""
-    store = runtime.store
-    for api in runtime.apis.values():
+
+def seed_missing(store: Store, apis: dict[str, Any], seed: int, wait_seconds: float = 60.0) -> None:
+    """The marker row is claimed first, so two processes starting on one new file (`serve` and `keys`,
+    or `serve` and its seeding child) seed once; the others wait for the claim to finish."""
+    for api in apis.values():
         if api.seed is None:  # the control plane has no data of its own
             continue
         marker = f"seeded:{api.name}"
         if store.claim_meta(marker, {"state": "seeding"}):
             store.wipe(api.name)
-            seed_api(store, api, runtime.config.seed)
-            store.set_meta(marker, {"state": "done", "seed": runtime.config.seed})
+            seed_api(store, api, seed)
+            store.set_meta(marker, {"state": "done", "seed": seed})
             continue
         deadline = time.monotonic() + wait_seconds
         while (store.get_meta(marker) or {}).get("state") == "seeding":
             if time.monotonic() > deadline:
                 raise RuntimeError(f"another process has been seeding {api.name} for {wait_seconds:.0f}s")
-            time.sleep(0.05)
+            time.sleep(0.01)
+
+
+def release_unfinished_claims(store: Store) -> list[str]:
+    """Drop seeding claims left by a process that died mid-way, so the next start seeds those APIs."""
+    return [key for key in store.meta_keys("seeded:") if (store.get_meta(key) or {}).get("state") == "seeding"
+            and store.delete_meta(key)]
 
 
 def reset(store: Store, apis: dict[str, Any], seed: int, api: str | None = None, tenant: str | None = None) -> None:

@@ -33,12 +33,12 @@ from connexion.validators import (
 )
 from starlette.types import Scope
 
+from sandbox.config import SPEC_DIR
 from sandbox.core import jsonio
 from sandbox.core.errors import ValidationFailed
 
 log = logging.getLogger(__name__)
 
-SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

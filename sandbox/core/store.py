@@ -244,6 +244,13 @@ class Store:
     def set_meta(self, key: str, value: Any) -> None:
         self._run('INSERT OR REPLACE INTO sandbox_meta ("key", value) VALUES (?, ?)', (key, _dump(value)))
 
+    def delete_meta(self, key: str) -> bool:
+        return self._run('DELETE FROM sandbox_meta WHERE "key" = ?', (key,)) > 0
+
+    def meta_keys(self, prefix: str) -> list[str]:
+        rows = self._rows('SELECT "key" FROM sandbox_meta WHERE substr("key", 1, ?) = ? ORDER BY "key"', (len(prefix), prefix))
+        return [row[0] for row in rows]
+
     def claim_meta(self, key: str, value: Any) -> bool:
         """Insert `key` unless it exists; True when this call inserted it (a cross-process claim)."""
         return self._run('INSERT OR IGNORE INTO sandbox_meta ("key", value) VALUES (?, ?)', (key, _dump(value))) > 0
