@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -214,6 +215,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"lead-sandbox: {exc}", file=sys.stderr)
         return 2
     runtime = runtime_of(app)
+    # Everything built so far (specs, routes, validators) lives as long as the server: moved out of the
+    # garbage collector's reach, so its full collections stop walking it (no collect first: 20 ms of start).
+    gc.freeze()
     vendors = [api for api in runtime.apis.values() if not api.admin_only]
     print(f"lead-sandbox: {len(vendors)} API(s), store {config.db}, seed {config.seed}")
     _print_table(key_rows(config, runtime), config.host, config.port)

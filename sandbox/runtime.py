@@ -141,7 +141,9 @@ class Runtime:
     def workspace(self, api: str, tenant: str) -> Workspace:
         """A tenant's workspace whose events go out as this API's webhooks."""
         style = self.apis[api].webhooks
-        events = None if style is None else partial(publish, self.store, self.clock, self.ids, style, api, tenant)
+        events = (
+            None if style is None else partial(publish, self.store, self.clock, self.ids, style, api, tenant, always=False)
+        )
         return Workspace(self.store, api, tenant, self.clock, self.ids, events)
 
     @staticmethod

@@ -22,7 +22,9 @@ def run_trigger(api: str, event_type: str, action: Action, runtime: Runtime, ten
     published: list[dict[str, Any]] = []
 
     def events(kind: str, data: dict[str, Any]) -> None:
-        published.append(publish(runtime.store, runtime.clock, runtime.ids, style, api, tenant, kind, data))
+        event = publish(runtime.store, runtime.clock, runtime.ids, style, api, tenant, kind, data)
+        assert event is not None  # always=True
+        published.append(event)
 
     action(runtime, Workspace(runtime.store, api, tenant, runtime.clock, runtime.ids, events))
     return next(event for event in reversed(published) if event["type"] == event_type)

@@ -26,6 +26,13 @@ class RateState:
             "X-RateLimit-Reset": str(self.reset),
         }
 
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"x-ratelimit-limit", str(self.limit).encode()),
+            (b"x-ratelimit-remaining", str(self.remaining).encode()),
+            (b"x-ratelimit-reset", str(self.reset).encode()),
+        ]
+
     def retry_after(self, now: float | None = None) -> int:
         return max(1, math.ceil(self.reset - (time.time() if now is None else now)))
 

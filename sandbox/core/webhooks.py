@@ -60,19 +60,27 @@ def publish(
     tenant: str,
     event_type: str,
     data: dict[str, Any],
-) -> dict[str, Any]:
+    *,
+    always: bool = True,
+) -> dict[str, Any] | None:
     """Queue one delivery per enabled endpoint subscribed to the event; returns the event. The event is
-    kept in its deliveries (their payload), not on its own: an event nobody subscribed to costs one read."""
+    kept in its deliveries (their payload), not on its own: an event nobody subscribed to costs one read,
+    and with `always=False` (the request path, which ignores the result) nothing more: no id, no body."""
+    subscribed = [
+        endpoint
+        for endpoint in store.collection(api, tenant, "webhook_endpoints").all()
+        if endpoint.get("status", "enabled") == "enabled"
+        and (event_type in endpoint.get("events", []) or "*" in endpoint.get("events", []))
+    ]
+    if not subscribed and not always:
+        return None
     moment = clock.now()
     now = utc_iso(moment)
     event_id = ids.new("evt", moment)
     body = style.envelope(event_type, event_id, now, data)
     event = {"id": event_id, "type": event_type, "created_at": now, "body": body}
-    for endpoint in store.collection(api, tenant, "webhook_endpoints").all():
-        if endpoint.get("status", "enabled") == "enabled" and (
-            event_type in endpoint.get("events", []) or "*" in endpoint.get("events", [])
-        ):
-            queue_delivery(store, ids, api, tenant, endpoint, event_id, event_type, style.encode(body), moment)
+    for endpoint in subscribed:
+        queue_delivery(store, ids, api, tenant, endpoint, event_id, event_type, style.encode(body), moment)
     return event
 
 

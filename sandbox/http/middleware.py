@@ -14,7 +14,6 @@ import hmac
 import time
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.apis.base import ApiDefinition
@@ -82,16 +81,18 @@ class EdgeMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["X-Trace-Id"] = trace_id
+                # Appended as raw pairs: nothing inside sets these headers (an idempotent replay stores the
+                # response as it was before this layer), so there is nothing to replace.
+                raw = list(message.get("headers", ()))
+                raw.append((b"x-trace-id", trace_id.encode()))
                 rate = state.get("rate")
                 if rate is None and mount is not None and mount.api.plans:
                     # No operation matched (404/405), so the gate did not run: count the request
                     # per client address, so that every response still carries the headers.
                     rate = state["rate"] = runtime.limiter.hit(*anonymous_bucket(runtime, mount.api, scope))
                 if rate is not None:
-                    for name, value in rate.headers().items():
-                        headers[name] = value
+                    raw.extend(rate.raw_headers())
+                message["headers"] = raw
             await send(message)
 
         limit = runtime.config.max_body_bytes
