@@ -91,11 +91,16 @@ class Runtime:
 
     @classmethod
     def build(cls, config: Config, apis: dict[str, ApiDefinition], clock: Clock | None = None) -> Runtime:
+        store = Store(config.db)
+        # Each start on a database continues with a new id stream: replaying the first start's stream after
+        # a restart re-issued ids already stored (AskAd's uuid4 ids collided: a 500). The first start on a
+        # database keeps the plain seed, so a fresh sandbox still gives the same ids for the same seed.
+        start = store.next_count("id_stream")
         return cls(
             config=config,
-            store=Store(config.db),
+            store=store,
             clock=clock or Clock(),
-            ids=IdFactory(f"ids:{config.seed}"),
+            ids=IdFactory(f"ids:{config.seed}" if start == 0 else f"ids:{config.seed}:{start}"),
             limiter=RateLimiter(config.rate_limit_storage, config.rate_window),
             apis=apis,
         )

@@ -251,6 +251,16 @@ class Store:
         rows = self._rows('SELECT "key" FROM sandbox_meta WHERE substr("key", 1, ?) = ? ORDER BY "key"', (len(prefix), prefix))
         return [row[0] for row in rows]
 
+    def next_count(self, key: str) -> int:
+        """0, 1, 2… on successive calls, across processes and restarts (one write transaction)."""
+        with self.transaction() as conn:
+            row = conn.execute('SELECT value FROM sandbox_meta WHERE "key" = ?', (key,)).fetchone()
+            count = 0 if row is None else int(_load(row[0])["count"]) + 1
+            # an object, not a bare number: SQLite's JSON column has numeric affinity and would store 1 as 1
+            conn.execute('INSERT OR REPLACE INTO sandbox_meta ("key", value) VALUES (?, ?)',
+                         (key, _dump({"count": count})))
+        return count
+
     def claim_meta(self, key: str, value: Any) -> bool:
         """Insert `key` unless it exists; True when this call inserted it (a cross-process claim)."""
         return self._run('INSERT OR IGNORE INTO sandbox_meta ("key", value) VALUES (?, ?)', (key, _dump(value))) > 0
