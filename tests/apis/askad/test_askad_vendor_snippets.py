@@ -16,9 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import vendor_pages
 from conftest import bearer
+from vendor_pages import NODE, cut_through, needs_node
 
-VENDOR_PAGE = Path(__file__).resolve().parents[3].parent / "shared" / "seeds" / "askad-webhook-api.txt"
+PAGE = "askad-webhook-api.txt"
 VENDOR_ORIGIN = "https://app.askad.ai"
 ADMIN = "ask_test_brightpath_admin_5e2a9c71"
 BRIGHTPATH_CONTACTS = 80
@@ -27,17 +29,11 @@ UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 
 # --- cutting snippets out of the page (its text is glued: one snippet ends where the next begins) ---
 def page_text() -> str:
-    if not VENDOR_PAGE.is_file():
-        pytest.skip(f"vendor page not found at {VENDOR_PAGE}")
-    return VENDOR_PAGE.read_text(encoding="utf-8")
+    return vendor_pages.page_text(PAGE)
 
 
 def cut(start: str, end: str) -> str:
-    """From `start` through the first later `end` (both included)."""
-    text = page_text()
-    begin = text.index(start)
-    stop = text.index(end, begin) + len(end)
-    return text[begin:stop]
+    return cut_through(page_text(), start, end)
 
 
 def curl_example() -> str:
@@ -105,11 +101,11 @@ def test_vendor_curl_example(server: str) -> None:
 
 
 # --- JavaScript ------------------------------------------------------------------------------------
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@needs_node
 def test_vendor_js_fetch_example(server: str, tmp_path: Path) -> None:
     script = tmp_path / "askad_example.mjs"  # top-level await: an ES module
     script.write_text(swap(js_example(), server) + "\n", encoding="utf-8")
-    out = run([shutil.which("node") or "node", str(script)])
+    out = run([NODE, str(script)])
 
     printed = out.strip().splitlines()[-1].strip()
     assert UUID_RE.fullmatch(printed), out

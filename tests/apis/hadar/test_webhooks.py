@@ -19,13 +19,14 @@ from pathlib import Path
 import httpx
 import pytest
 import stripe
+import vendor_pages
 from conftest import MARINA_ADMIN, bearer, wait_for
+from vendor_pages import NODE
 
 from contracts.sandbox_server import free_port, running_sandbox
 from sandbox.config import Config
 from sandbox.core.clock import parse_iso
 
-VENDOR_REFERENCE = Path(__file__).resolve().parents[3].parent / "shared/seeds/hadar-api-reference.txt"
 #: Stripe's webhook module: its `time` is swapped to pin "now" for the tolerance check
 stripe_webhook = importlib.import_module("stripe._webhook")
 NAMES = ["عائشة خان", "Zoë Müller"]
@@ -94,7 +95,7 @@ def stripe_verify(secret: str, body: bytes, header: str, now: float | None = Non
 
 def vendor_node_script(tmp_path: Path) -> Path:
     """The vendor page's Node snippet, minus its TypeScript annotations, plus a tiny CLI."""
-    text = VENDOR_REFERENCE.read_text(encoding="utf-8")
+    text = vendor_pages.page_text("hadar-api-reference.txt")
     start = text.index("import { createHmac")
     end = text.index("}Reject", start) + 1
     snippet = text[start:end]
@@ -114,13 +115,11 @@ def vendor_node_script(tmp_path: Path) -> Path:
 
 
 def node_verify(tmp_path: Path, secret: str, body: bytes, header: str) -> bool:
-    node = shutil.which("node")
-    assert node is not None
     script = vendor_node_script(tmp_path)
     (tmp_path / "body.bin").write_bytes(body)
     (tmp_path / "header.txt").write_text(header, encoding="utf-8")
     result = subprocess.run(
-        [node, str(script), str(tmp_path / "body.bin"), str(tmp_path / "header.txt"), secret],
+        [NODE, str(script), str(tmp_path / "body.bin"), str(tmp_path / "header.txt"), secret],
         capture_output=True, text=True, timeout=30, check=False,
     )
     assert result.returncode == 0, result.stderr

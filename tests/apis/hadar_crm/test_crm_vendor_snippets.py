@@ -8,36 +8,28 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
-import pytest
+import vendor_pages
 from conftest import Recorder
+from vendor_pages import NODE, cut_through_line, needs_node
 
-VENDOR_PAGE = Path(__file__).resolve().parents[3].parent / "shared" / "seeds" / "hadar-crm-api.txt"
+PAGE = "hadar-crm-api.txt"
 VENDOR_BASE = "https://crm.hadar-ai.com/api/v1"
 MOUNT = "/hadar-crm/api/v1"
 ADMIN = "ak_test_alnoor_professional_admin_7c2e91d4"
-NODE = shutil.which("node") or "node"
-needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed: the vendor's JavaScript examples cannot run")
 
 
 # --- cutting snippets out of the page -------------------------------------------------------------
 def page_text() -> str:
-    if not VENDOR_PAGE.is_file():
-        pytest.skip(f"vendor page not found at {VENDOR_PAGE}")
-    return VENDOR_PAGE.read_text(encoding="utf-8")
+    return vendor_pages.page_text(PAGE)
 
 
 def cut(text: str, start: str, end_line_prefix: str) -> str:
-    """From the line starting with `start` through the first later line starting with `end_line_prefix`."""
-    begin = text.index(start)
-    stop = text.index(end_line_prefix, begin)
-    stop = text.index("\n", stop) if "\n" in text[stop:] else len(text)
-    return text[begin:stop] + "\n"
+    return cut_through_line(text, start, end_line_prefix)
 
 
 def python_example() -> str:

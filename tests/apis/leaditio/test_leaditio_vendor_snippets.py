@@ -9,38 +9,29 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tokenize
 from pathlib import Path
 
 import httpx
-import pytest
+import vendor_pages
 from conftest import Recorder
+from vendor_pages import NODE, cut_through_line, needs_node
 
-VENDOR_PAGE = Path(__file__).resolve().parents[3].parent / "shared" / "seeds" / "leaditio-buyer-api.txt"
+PAGE = "leaditio-buyer-api.txt"
 VENDOR_BASE = "https://leaditio.com/api/v1"
 MOUNT = "/leaditio/api/v1"
 SUNVOLT = "ldt_test_sunvolt_pro_9f31c0a7"
-NODE = shutil.which("node") or "node"
-needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed: the vendor's JavaScript examples cannot run")
 
 
 # --- cutting snippets out of the page -------------------------------------------------------------
 def page_text() -> str:
-    if not VENDOR_PAGE.is_file():
-        pytest.skip(f"vendor page not found at {VENDOR_PAGE}")
-    return VENDOR_PAGE.read_text(encoding="utf-8")
+    return vendor_pages.page_text(PAGE)
 
 
 def cut(start: str, last_line_start: str) -> str:
-    """From `start` through the end of the first later line that contains `last_line_start`."""
-    text = page_text()
-    begin = text.index(start)
-    stop = text.index(last_line_start, begin)
-    end = text.find("\n", stop)
-    return text[begin:end if end != -1 else len(text)] + "\n"
+    return cut_through_line(page_text(), start, last_line_start)
 
 
 def python_example() -> str:
