@@ -14,7 +14,11 @@ def dumps(value: Any) -> bytes:
     try:
         return orjson.dumps(value)
     except TypeError:  # "Integer exceeds 64-bit range"
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        return _exact(value).encode()
+
+
+def _exact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def dumps_str(value: Any) -> str:
@@ -30,3 +34,19 @@ def loads(data: bytes | str) -> Any:
     if _LONG_NUMBER.search(text):
         return json.loads(text)
     return orjson.loads(data)
+
+
+def dumps_document(value: Any) -> str:
+    """A stored document: orjson's text, or, for what orjson refuses, the exact standard-library text
+    marked by a leading space (still valid JSON, also for SQLite's json_extract) so that
+    `loads_document` knows without scanning which few documents need the exact, slower parser."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return " " + _exact(value)
+
+
+def loads_document(text: str | bytes) -> Any:
+    if text[:1] in (" ", b" "):
+        return json.loads(text)
+    return orjson.loads(text)

@@ -10,7 +10,6 @@ query against 6-80 for the query itself (`make bench`, README "Performance").
 from __future__ import annotations
 
 import functools
-import json
 import re
 import sqlite3
 import threading
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
+
+from sandbox.core import jsonio
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenants (
@@ -162,21 +163,11 @@ def sqlite_path(url: str) -> str:
 
 
 def _dump(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # an integer beyond 64 bits: the exact standard-library encoding, marked for _load
-        return " " + json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return jsonio.dumps_document(value)
 
 
 def _load(text: str | bytes | None) -> Any:
-    """orjson (fast) for everything _dump wrote with orjson. A leading space (still valid JSON, also for
-    SQLite's json_extract) marks the rare document orjson could not write; orjson would read its big
-    integers back as floats, the standard library reads them exactly."""
-    if text is None:
-        return None
-    if text[:1] in (" ", b" "):
-        return json.loads(text)
-    return orjson.loads(text)
+    return None if text is None else jsonio.loads_document(text)
 
 
 _KEY_COLUMNS = "key_hash, api, tenant, role, plan, last4, label, created_at, revoked_at"
