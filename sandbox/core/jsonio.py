@@ -21,10 +21,6 @@ def _exact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def dumps_str(value: Any) -> str:
-    return dumps(value).decode()
-
-
 _LONG_NUMBER = re.compile(r"\d{19}")
 
 

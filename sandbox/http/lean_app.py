@@ -112,7 +112,7 @@ class _ValidateOnce(RequestValidationOperation):
             strict_validation=self.strict_validation,
             security_query_params=self.security_query_params,
         )
-        self._accepted: dict[str, bool] = {}
+        self._accepted: set[str] = set()
         self._bodies: dict[tuple[str, str], Any] = {}
 
     def _body_validator(self, mime_type: str, encoding: str) -> Any:
@@ -143,10 +143,10 @@ class _ValidateOnce(RequestValidationOperation):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self._parameters.validate(scope)
         mime_type, encoding = self.extract_content_type(scope["headers"])
-        if self._accepted.get(mime_type) is None:
+        if mime_type not in self._accepted:
             self.validate_mime_type(mime_type)  # raises for a media type the operation does not take
             if len(self._accepted) < 16:
-                self._accepted[mime_type] = True
+                self._accepted.add(mime_type)
         validator = self._body_validator(mime_type, encoding)
         if validator is not _NO_VALIDATOR:
             receive, scope = await validator.wrap_receive(receive, scope=scope)

@@ -36,7 +36,7 @@ def test_many_charsets_each_validated(client: httpx.Client) -> None:
     for index in range(24):
         headers = {"Content-Type": f"application/json; charset=x-test-{index}"}
         good = client.post("/leads", content=orjson.dumps({**AISHA, "phone": f"+9715000{index:05d}"}), headers=headers)
-        assert good.status_code in (201, 400), good.text
+        assert good.status_code == 201, good.text
         bad = client.post("/leads", content=b'{"name": 5}', headers=headers)
         assert bad.status_code == 400, bad.text
 
