@@ -24,6 +24,9 @@ from sandbox.core.store import KeyRecord, Store, TenantRecord
 if TYPE_CHECKING:
     from faker import Faker  # imported when first needed: 40 ms of a restart that does not seed
 
+    from sandbox.core.workspace import Workspace
+    from sandbox.runtime import Runtime
+
 
 @dataclass
 class SeedContext:
@@ -98,6 +101,15 @@ def seeded_faker(locales: Sequence[str], seed: str) -> Faker:
     faker.seed_instance(seed)  # a new Random for every locale
     faker.unique.clear()
     return faker
+
+
+def later_context(runtime: Runtime, ws: Workspace, prefix: str) -> SeedContext:
+    """Faker data for a record made after seeding (a trigger, a matched lead), in the API's fixture
+    locales and seeded from the tenant's id stream, so a run stays reproducible."""
+    now = runtime.clock.now()
+    seed = ws.ids.new(prefix, now)
+    faker = seeded_faker(load_fixture(ws.api).get("locales", ["en_US"]), seed)
+    return SeedContext(runtime.store, ws.api, {"slug": ws.tenant}, faker, random.Random(seed), now)
 
 
 @functools.cache

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from sandbox.core.errors import NotFound
 from sandbox.core.webhooks import publish
 from sandbox.core.workspace import Workspace
 
@@ -33,3 +34,11 @@ def run_trigger(api: str, event_type: str, action: Action, runtime: Runtime, ten
 def triggers(api: str, actions: Mapping[str, Action]) -> dict[str, Callable[[Runtime, str], dict[str, Any]]]:
     """event type -> fn(runtime, tenant) for `ApiDefinition.triggers`."""
     return {event_type: partial(run_trigger, api, event_type, action) for event_type, action in actions.items()}
+
+
+def newest(ws: Workspace, kind: str, missing: str) -> dict[str, Any]:
+    """The tenant's newest record of `kind`: what most triggers act on; NotFound(`missing`) if none."""
+    page = ws.collection(kind).page(before_seq=None, limit=1)
+    if not page.items:
+        raise NotFound(missing)
+    return page.items[0]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.apis.askad import models
-from sandbox.apis.triggering import triggers
-from sandbox.core.errors import NotFound
+from sandbox.apis.triggering import newest, triggers
 from sandbox.core.store import Condition
 from sandbox.core.workspace import Workspace
 
@@ -16,10 +15,7 @@ if TYPE_CHECKING:
 
 def _convert(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
     """The newest contact converts: a deal opens for it."""
-    page = ws.collection("contacts").page(before_seq=None, limit=1)
-    if not page.items:
-        raise NotFound("This workspace has no contact to convert")
-    contact = page.items[0]
+    contact = newest(ws, "contacts", "This workspace has no contact to convert")
     _, now = ws.now()
     # metadata is free-form: use deal_value when it is a usable amount, else a typical one
     raw = (contact.get("metadata") or {}).get("deal_value")

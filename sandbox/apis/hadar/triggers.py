@@ -3,40 +3,28 @@ so the webhook that goes out carries a real record."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sandbox.apis.hadar import models, whatsapp
-from sandbox.apis.triggering import triggers
+from sandbox.apis.triggering import newest, triggers
 from sandbox.core.clock import utc_iso
-from sandbox.core.errors import NotFound
 from sandbox.core.workspace import Workspace
-from sandbox.seeding import SeedContext, load_fixture, seeded_faker
+from sandbox.seeding import later_context
 
 if TYPE_CHECKING:
     from sandbox.runtime import Runtime
 
 
-def _context(runtime: Runtime, ws: Workspace) -> SeedContext:
-    fixture = load_fixture("hadar")
-    seed = ws.ids.new("trg", runtime.clock.now())
-    faker = seeded_faker(fixture.get("locales", ["en_US"]), seed)
-    return SeedContext(runtime.store, "hadar", {"slug": ws.tenant}, faker, random.Random(seed), runtime.clock.now())
-
-
 def _latest_lead(ws: Workspace) -> dict[str, Any]:
-    page = ws.collection("leads").page(before_seq=None, limit=1)
-    if not page.items:
-        raise NotFound("This tenant has no lead to trigger the event on")
-    return page.items[0]
+    return newest(ws, "leads", "This tenant has no lead to trigger the event on")
 
 
 def _new_lead(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
     from fixtures.hadar import lead_body
 
-    return models.create_lead(ws, lead_body(_context(runtime, ws)))
+    return models.create_lead(ws, lead_body(later_context(runtime, ws, "trg")))
 
 
 def _lead_updated(runtime: Runtime, ws: Workspace) -> None:

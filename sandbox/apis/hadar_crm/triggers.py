@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sandbox.apis.hadar_crm import models
-from sandbox.apis.triggering import triggers
+from sandbox.apis.triggering import newest, triggers
 from sandbox.core.clock import utc_iso
-from sandbox.core.errors import NotFound
 from sandbox.core.workspace import Workspace
-from sandbox.seeding import SeedContext, load_fixture, seeded_faker
+from sandbox.seeding import later_context
 
 if TYPE_CHECKING:
     from sandbox.runtime import Runtime
 
 
-def _context(runtime: Runtime, ws: Workspace) -> SeedContext:
-    seed = ws.ids.new("trg", runtime.clock.now())
-    faker = seeded_faker(load_fixture("hadar-crm").get("locales", ["en_US"]), seed)
-    return SeedContext(runtime.store, ws.api, {"slug": ws.tenant}, faker, random.Random(seed), runtime.clock.now())
-
-
 def _latest(ws: Workspace, kind: str) -> dict[str, Any]:
-    page = ws.collection(kind).page(before_seq=None, limit=1)
-    if not page.items:
-        raise NotFound(f"This tenant has no {kind} to trigger the event on")
-    return page.items[0]
+    return newest(ws, kind, f"This tenant has no {kind} to trigger the event on")
 
 
 def _new_lead(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
     from fixtures.hadar_crm import lead_body
 
-    return models.create_lead(ws, lead_body(_context(runtime, ws)))
+    return models.create_lead(ws, lead_body(later_context(runtime, ws, "trg")))
 
 
 def _update(ws: Workspace, kind: str, event: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
@@ -48,7 +37,7 @@ def _update(ws: Workspace, kind: str, event: str, change: Callable[[dict[str, An
 def _new_property(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
     from fixtures.hadar_crm import property_body
 
-    return models.create_property(ws, property_body(_context(runtime, ws)))
+    return models.create_property(ws, property_body(later_context(runtime, ws, "trg")))
 
 
 def _appointment(runtime: Runtime, ws: Workspace) -> dict[str, Any]:

@@ -5,7 +5,6 @@ up to a day's worth at once."""
 
 from __future__ import annotations
 
-import random
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +12,7 @@ from sandbox.apis.leaditio import models
 from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.store import Job
 from sandbox.core.workspace import Workspace
-from sandbox.seeding import SeedContext, seeded_faker
+from sandbox.seeding import later_context
 
 if TYPE_CHECKING:
     from sandbox.runtime import Runtime
@@ -27,10 +26,8 @@ def new_match(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
 
     tenant = runtime.store.get_tenant(ws.api, ws.tenant)
     assert tenant is not None
-    seed = ws.ids.new("match", runtime.clock.now())
-    faker = seeded_faker(["en_US"], seed)  # seeded from the id stream, like the rest of the lead
-    ctx = SeedContext(runtime.store, ws.api, {"slug": ws.tenant}, faker, random.Random(seed), runtime.clock.now())
-    return models.deliver(ws, lead_record(ctx, list(tenant.data.get("verticals", ["solar"])), runtime.clock.now()))
+    ctx = later_context(runtime, ws, "match")
+    return models.deliver(ws, lead_record(ctx, list(tenant.data.get("verticals", ["solar"])), ctx.anchor))
 
 
 def schedule(runtime: Runtime, tenant: str, due: datetime) -> None:

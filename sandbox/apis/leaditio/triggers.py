@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.apis.leaditio import models
 from sandbox.apis.leaditio.matching import new_match
-from sandbox.apis.triggering import triggers
-from sandbox.core.errors import NotFound
+from sandbox.apis.triggering import newest, triggers
 from sandbox.core.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -15,10 +14,7 @@ if TYPE_CHECKING:
 
 
 def _rescore(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
-    page = ws.collection("leads").page(before_seq=None, limit=1)
-    if not page.items:
-        raise NotFound("This buyer has no lead to update")
-    lead = page.items[0]
+    lead = newest(ws, "leads", "This buyer has no lead to update")
     breakdown = {**lead["score_breakdown"], "intent_score": models.BREAKDOWN_MAX["intent_score"]}
     lead = models.scored({**lead, "score_breakdown": breakdown})
     ws.collection("leads").replace(lead["id"], lead)
