@@ -34,8 +34,11 @@ bench: $(STAMP)  ## the sandbox vs Prism (wrk), seeding, cursor pages at 1M, con
 	@$(BYTECODE)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-drift: $(STAMP)  ## re-run docs-check over ../shared/seeds and refresh docs/vendor-docs-drift.md
-	$(PY) -m contracts.docs_check ../shared/seeds
+SEEDS ?= ../shared/seeds
+
+drift: $(STAMP)  ## re-run docs-check over the vendor pages (SEEDS=DIR) and refresh docs/vendor-docs-drift.md
+	@test -d "$(SEEDS)" || { echo "make drift: no vendor pages in $(SEEDS); point SEEDS=DIR at them" >&2; exit 2; }
+	$(PY) -m contracts.docs_check "$(SEEDS)"
 
 docs-check: $(STAMP)  ## check the README's examples against the specs and a fresh sandbox
 	$(PY) -m sandbox docs-check --api all README.md

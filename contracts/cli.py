@@ -1,65 +1,37 @@
-"""`lead-sandbox contract`: argument parsing for the contract suite."""
+"""`lead-sandbox contract` and `lead-sandbox docs-check`: the command-line faces of the contract suite
+and the docs checker (loaded only when one of them runs)."""
 
 from __future__ import annotations
 
-import argparse
-import sys
+from pathlib import Path
 from typing import Any
+
+import click
 
 from contracts.runner import KEY_ENV, OTHER_KEY_ENV, ContractOptions, UnsafeTarget, run_contract
 from contracts.vendors import VENDORS
+from sandbox.cli.settings import CliError
 
 
-def add_contract_parser(sub: argparse._SubParsersAction) -> None:
-    contract = sub.add_parser(
-        "contract",
-        help="run the contract suite against the sandbox or a deployment",
-        description=f"Without --base-url a fresh sandbox is started on loopback. The key may also come from "
-        f"${KEY_ENV}; a second tenant's key for isolation checks from ${OTHER_KEY_ENV}.",
-    )
-    contract.add_argument("--api", required=True, choices=sorted(VENDORS))
-    contract.add_argument("--base-url", default=None, help="e.g. https://staging.example/v1")
-    contract.add_argument("--key", default=None, help=f"test key (default: ${KEY_ENV}, else the fixture key)")
-    contract.add_argument("--other-key", default=None, help="a second tenant's test key (isolation checks)")
-    contract.add_argument("--max-examples", type=int, default=25)
-    contract.add_argument("--workers", type=int, default=1)
-    contract.add_argument("--seed", type=int, default=None)
-    contract.add_argument("--junit-xml", default=None)
-    contract.add_argument("--phases", default=None, help="comma list of examples,coverage,fuzzing,stateful")
-
-
-def cmd_contract(args: argparse.Namespace) -> int:
-    options = ContractOptions(
-        api=args.api,
-        base_url=args.base_url,
-        key=args.key,
-        other_key=args.other_key,
-        max_examples=args.max_examples,
-        workers=args.workers,
-        seed=args.seed,
-        junit_xml=args.junit_xml,
-        phases=args.phases,
-    )
+@click.command("contract", epilog=f"The key may also come from ${KEY_ENV}; a second tenant's key from ${OTHER_KEY_ENV}.")
+@click.option("--api", required=True, type=click.Choice(sorted(VENDORS)), help="the API to check")
+@click.option("--base-url", default=None, metavar="URL",
+              help="the API's base URL, e.g. https://staging.example/v1  [default: a fresh sandbox on loopback]")
+@click.option("--key", default=None, help=f"test key  [default: ${KEY_ENV}, else the fixture key]")
+@click.option("--other-key", default=None, help=f"a second tenant's test key for isolation checks  [default: ${OTHER_KEY_ENV}]")
+@click.option("--max-examples", type=click.IntRange(min=1), default=25, show_default=True, help="examples per operation")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Schemathesis workers")
+@click.option("--seed", type=int, default=None, help="Schemathesis seed, to repeat a run  [default: random]")
+@click.option("--junit-xml", default=None, metavar="PATH", help="also write a JUnit XML report here")
+@click.option("--phases", default=None, metavar="LIST",
+              help="comma list of examples,coverage,fuzzing,stateful  [default: all four]")
+def contract(**options: Any) -> int:
+    """Run the contract suite for one API against the sandbox or a deployment; exit 0 only when every
+    check passed. Against a non-loopback URL, live keys are refused."""
     try:
-        return run_contract(options)
+        return run_contract(ContractOptions(**options))
     except UnsafeTarget as exc:
-        print(f"lead-sandbox contract: {exc}", file=sys.stderr)
-        return 2
-
-
-def add_docs_check_parser(sub: argparse._SubParsersAction) -> None:
-    docs = sub.add_parser(
-        "docs-check",
-        help="check the examples of API docs against the spec and replay them against a sandbox",
-        description="Reads Markdown, HTML or text files; exit 0 only when every example is ok.",
-    )
-    docs.add_argument("--api", required=True, choices=[*sorted(VENDORS), "all"],
-                      help="the API the docs describe, or `all` to route each example by its URL")
-    docs.add_argument("--base-url", default=None, help="replay against this sandbox base (default: a fresh one)")
-    docs.add_argument("--key", default=None, help="key for the replay (default: the fixture key)")
-    docs.add_argument("--no-replay", action="store_true", help="only check against the spec")
-    docs.add_argument("--format", choices=("text", "json"), default="text")
-    docs.add_argument("paths", nargs="+")
+        raise CliError(f"contract: {exc}") from None
 
 
 def check_against_fresh_sandbox(api: str, paths: list[Any], key: str | None = None) -> list[Any]:
@@ -84,19 +56,23 @@ def _default_base(name: str, definition: Any) -> str:
     return base
 
 
-def cmd_docs_check(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+@click.command("docs-check")
+@click.option("--api", required=True, type=click.Choice([*sorted(VENDORS), "all"]),
+              help="the API the docs describe, or `all` to route each example by its URL")
+@click.option("--base-url", default=None, metavar="URL", help="replay against this sandbox base  [default: a fresh one]")
+@click.option("--key", default=None, help="key for the replay  [default: the fixture key]")
+@click.option("--no-replay", is_flag=True, help="only check against the spec")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def docs_check(api: str, base_url: str | None, key: str | None, no_replay: bool, output_format: str,
+               paths: tuple[Path, ...]) -> int:
+    """Check the examples in Markdown, HTML or text files against the spec and replay them against a
+    sandbox; exit 0 only when every example is ok."""
     from contracts.docs_check import check_paths, render_json, render_text
 
-    paths = [Path(p) for p in args.paths]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        print(f"lead-sandbox docs-check: no such file: {', '.join(missing)}", file=sys.stderr)
-        return 2
-    if args.no_replay or args.base_url:
-        findings = check_paths(args.api, paths, None if args.no_replay else args.base_url, args.key)
+    if no_replay or base_url:
+        findings = check_paths(api, list(paths), None if no_replay else base_url, key)
     else:
-        findings = check_against_fresh_sandbox(args.api, paths, args.key)
-    print(render_json(findings) if args.format == "json" else render_text(findings))
+        findings = check_against_fresh_sandbox(api, list(paths), key)
+    click.echo(render_json(findings) if output_format == "json" else render_text(findings))
     return 0 if all(f.result == "ok" for f in findings) else 1

@@ -184,12 +184,20 @@ async def create_webhook_endpoint(body: dict[str, Any]) -> Response:
     unknown = [event for event in body["events"] if event not in known and event != "*"]
     if unknown:
         raise ValidationFailed(f"{api.name} has no event {unknown[0]!r}; events: {', '.join(sorted(known))}", field="events")
-    secret = new_secret()
+    secret = body.get("secret") or new_secret()
     endpoint = webhooks.create_endpoint(
         runtime.store, runtime.clock, runtime.ids, api.webhooks, api.name, body["tenant"], body["url"], body["events"],
         secret, body.get("description"),
     )
     return _ok(endpoint, 201)
+
+
+async def delete_webhook_endpoint(endpoint_id: str, api: str, tenant: str) -> Response:
+    _api(api)
+    _tenant(api, tenant)
+    if not _rt().store.collection(api, tenant, "webhook_endpoints").delete(endpoint_id):
+        raise NotFound(f"No webhook endpoint {endpoint_id!r} for {api} tenant {tenant!r}", field="endpoint_id")
+    return Response(status_code=204)
 
 
 # --- outbox and deliveries -------------------------------------------------------------------------

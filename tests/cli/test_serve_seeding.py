@@ -16,7 +16,7 @@ import pytest
 
 from contracts.sandbox_server import free_port
 from sandbox.app import create_app, runtime_of
-from sandbox.cli import join_background_seed
+from sandbox.cli.server import join_background_seed
 from sandbox.config import Config
 from sandbox.core.store import Store
 from sandbox.seeding import release_unfinished_claims, seed_missing
