@@ -8,7 +8,7 @@ PORT   ?= 4010
 
 .PHONY: serve test contract bench drift docs-check keys reset lint typecheck clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -38,7 +38,7 @@ SEEDS ?= ../shared/seeds
 
 drift: $(STAMP)  ## re-run docs-check over the vendor pages (SEEDS=DIR) and refresh docs/vendor-docs-drift.md
 	@test -d "$(SEEDS)" || { echo "make drift: no vendor pages in $(SEEDS); point SEEDS=DIR at them" >&2; exit 2; }
-	$(PY) -m contracts.docs_check "$(SEEDS)"
+	$(PY) -m sandbox.contracts.docs_check "$(SEEDS)"
 
 docs-check: $(STAMP)  ## check the README's examples against the specs and a fresh sandbox
 	$(PY) -m sandbox docs-check --api all README.md

@@ -206,8 +206,8 @@ def seeding_and_cursor_bench(big: int) -> None:
     from datetime import UTC, datetime
 
     from faker import Faker
+    from sandbox.fixtures.hadar import seed_leads
 
-    from fixtures.hadar import seed_leads
     from sandbox.apis.hadar import models
     from sandbox.core.clock import Clock
     from sandbox.core.ids import IdFactory
@@ -252,7 +252,7 @@ def seeding_and_cursor_bench(big: int) -> None:
 
 
 def contract_durations(max_examples: int) -> None:
-    from contracts.vendors import VENDORS
+    from sandbox.contracts.vendors import VENDORS
 
     print(f"\ncontract suite, {max_examples} examples per operation, fresh sandbox each:")
     for api in VENDORS:

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sandbox.contracts.runner import KEY_ENV, OTHER_KEY_ENV, ContractOptions, UnsafeTarget, run_contract
+from sandbox.contracts.vendors import VENDORS
 
-from contracts.runner import KEY_ENV, OTHER_KEY_ENV, ContractOptions, UnsafeTarget, run_contract
-from contracts.vendors import VENDORS
 from sandbox.cli.settings import CliError
 
 
@@ -36,8 +36,9 @@ def contract(**options: Any) -> int:
 
 def check_against_fresh_sandbox(api: str, paths: list[Any], key: str | None = None) -> list[Any]:
     """docs-check with replays against a fresh in-memory sandbox on loopback (every API for `all`)."""
-    from contracts.docs_check import check_paths
-    from contracts.sandbox_server import running_sandbox
+    from sandbox.contracts.docs_check import check_paths
+    from sandbox.contracts.sandbox_server import running_sandbox
+
     from sandbox.apis import registry
     from sandbox.config import Config
 
@@ -68,7 +69,7 @@ def docs_check(api: str, base_url: str | None, key: str | None, no_replay: bool,
                paths: tuple[Path, ...]) -> int:
     """Check the examples in Markdown, HTML or text files against the spec and replay them against a
     sandbox; exit 0 only when every example is ok."""
-    from contracts.docs_check import check_paths, render_json, render_text
+    from sandbox.contracts.docs_check import check_paths, render_json, render_text
 
     if no_replay or base_url:
         findings = check_paths(api, list(paths), None if no_replay else base_url, key)

@@ -23,8 +23,8 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import json5
 import jsonschema_rs
+from sandbox.contracts.vendors import VENDORS, Conventions
 
-from contracts.vendors import VENDORS, Conventions
 from sandbox.spec import load_spec
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -687,7 +687,7 @@ DRIFT_END = "<!-- end generated -->"
 
 
 def vendor_findings(seeds: Path) -> dict[str, list[Finding]]:
-    from contracts.cli import check_against_fresh_sandbox
+    from sandbox.contracts.cli import check_against_fresh_sandbox
 
     return {api: check_against_fresh_sandbox(api, [seeds / page]) for api, page in VENDOR_PAGES.items()}
 

@@ -1,4 +1,4 @@
-"""Our checks of each vendor's conventions, registered with Schemathesis (`SCHEMATHESIS_HOOKS=contracts.hooks`).
+"""Our checks of each vendor's conventions, registered with Schemathesis (`SCHEMATHESIS_HOOKS=sandbox.contracts.hooks`).
 
 Each check is small and named; it fails by raising AssertionError with a one-line title. The vendor
 comes from `LEAD_SANDBOX_CONTRACT_API`, the keys from `LEAD_SANDBOX_CONTRACT_KEY` and
@@ -14,8 +14,7 @@ from collections import Counter
 from typing import Any
 
 import schemathesis
-
-from contracts.vendors import VENDORS, Conventions
+from sandbox.contracts.vendors import VENDORS, Conventions
 
 _once_lock = threading.Lock()
 _done: set[tuple[str, str]] = set()

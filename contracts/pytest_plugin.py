@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sandbox.contracts.runner import KEY_ENV, ContractOptions, run_contract
+from sandbox.contracts.sandbox_server import running_sandbox
 
-from contracts.runner import KEY_ENV, ContractOptions, run_contract
-from contracts.sandbox_server import running_sandbox
 from sandbox.config import Config
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
-from contracts.sandbox_server import running_sandbox
-from contracts.vendors import VENDORS, Conventions
+from sandbox.contracts.sandbox_server import running_sandbox
+from sandbox.contracts.vendors import VENDORS, Conventions
+
 from sandbox.config import SPEC_DIR, Config
 
 KEY_ENV = "LEAD_SANDBOX_KEY"
@@ -119,16 +120,13 @@ def _schemathesis(
     output: IO[str] | None = None,
 ) -> int:
     env = dict(os.environ)
-    env["SCHEMATHESIS_HOOKS"] = "contracts.hooks"
+    env["SCHEMATHESIS_HOOKS"] = "sandbox.contracts.hooks"
     env["LEAD_SANDBOX_CONTRACT_API"] = conv.api
     env["LEAD_SANDBOX_CONTRACT_KEY"] = key
     if other:
         env["LEAD_SANDBOX_CONTRACT_OTHER_KEY"] = other
     else:
         env.pop("LEAD_SANDBOX_CONTRACT_OTHER_KEY", None)
-    # Make `contracts` importable for the hooks whether or not the project is installed.
-    root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     if output is None:
         return subprocess.call(command(conv, options, base_url, key), env=env)
     result = subprocess.run(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 DEFAULT_DB = ".lead-sandbox/sandbox.db"
-SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
+#: the specs: `openapi/` of the repository, installed as package data of `sandbox.openapi`
+SPEC_DIR = Path(str(resources.files("sandbox.openapi")))
 MiB = 1024 * 1024
 
 

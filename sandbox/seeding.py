@@ -48,7 +48,7 @@ class SeedContext:
 
 
 def load_fixture(api: str) -> dict[str, Any]:
-    text = resources.files("fixtures").joinpath(f"{api}.yaml").read_text(encoding="utf-8")
+    text = resources.files("sandbox.fixtures").joinpath(f"{api}.yaml").read_text(encoding="utf-8")
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when built with it
 
 

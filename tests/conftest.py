@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from sandbox.contracts.sandbox_server import running_sandbox
 
-from contracts.sandbox_server import running_sandbox
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
 from sandbox.runtime import Runtime

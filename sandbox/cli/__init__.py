@@ -26,8 +26,8 @@ class LazyGroup(click.Group):
     when they run or when `--help` lists them."""
 
     lazy: ClassVar[dict[str, str]] = {
-        "contract": "contracts.cli:contract",
-        "docs-check": "contracts.cli:docs_check",
+        "contract": "sandbox.contracts.cli:contract",
+        "docs-check": "sandbox.contracts.cli:docs_check",
         "listen": "sandbox.cli.helpers:listen",
         "trigger": "sandbox.cli.helpers:trigger",
         "clock": "sandbox.cli.helpers:clock",

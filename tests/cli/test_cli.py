@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sandbox.contracts.sandbox_server import free_port
 
-from contracts.sandbox_server import free_port
 from sandbox.cli import main
 from sandbox.config import parse_plan_overrides
 

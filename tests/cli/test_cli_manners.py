@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from sandbox.contracts.sandbox_server import free_port
 
-from contracts.sandbox_server import free_port
 from sandbox import __version__
 from sandbox.cli import main
 from sandbox.cli import server as serve_module

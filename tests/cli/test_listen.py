@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import MARINA, MARINA_ADMIN, Receiver, bearer
+from sandbox.contracts.sandbox_server import running_sandbox
 
-from contracts.sandbox_server import running_sandbox
 from sandbox.config import Config
 from sandbox.serving import serve_in_thread
 

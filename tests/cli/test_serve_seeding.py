@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sandbox.contracts.sandbox_server import free_port
 
-from contracts.sandbox_server import free_port
 from sandbox.app import create_app, runtime_of
 from sandbox.cli.server import join_background_seed
 from sandbox.config import Config

@@ -11,10 +11,10 @@ from xml.etree import ElementTree
 
 import orjson
 import pytest
+from sandbox.contracts.runner import ContractOptions, UnsafeTarget, guard, is_loopback, run_contract
+from sandbox.contracts.sandbox_server import running_sandbox
+from sandbox.contracts.vendors import VENDORS
 
-from contracts.runner import ContractOptions, UnsafeTarget, guard, is_loopback, run_contract
-from contracts.sandbox_server import running_sandbox
-from contracts.vendors import VENDORS
 from sandbox.app import create_app
 from sandbox.cli import main
 from sandbox.config import Config

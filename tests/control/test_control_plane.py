@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from conftest import MARINA, MARINA_ADMIN, MARINA_SEEDED_LEADS, PALM, PALM_ADMIN, PALM_SEEDED_LEADS, bearer
+from sandbox.contracts.sandbox_server import running_sandbox
 
-from contracts.sandbox_server import running_sandbox
 from sandbox.apis import registry
 from sandbox.config import Config
 from sandbox.core.clock import parse_iso

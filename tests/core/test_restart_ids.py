@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+from sandbox.contracts.sandbox_server import running_sandbox
 
-from contracts.sandbox_server import running_sandbox
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
 from sandbox.core.store import Store

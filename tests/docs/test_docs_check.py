@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sandbox.contracts.cli import check_against_fresh_sandbox
+from sandbox.contracts.docs_check import DRIFT_END, DRIFT_START, extract, render_markdown, vendor_findings
+from sandbox.contracts.sandbox_server import running_sandbox
 
-from contracts.cli import check_against_fresh_sandbox
-from contracts.docs_check import DRIFT_END, DRIFT_START, extract, render_markdown, vendor_findings
-from contracts.sandbox_server import running_sandbox
 from sandbox.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]

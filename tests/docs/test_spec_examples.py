@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import jsonschema_rs
 import pytest
+from sandbox.contracts.cli import _default_base
+from sandbox.contracts.sandbox_server import running_sandbox
+from sandbox.contracts.vendors import VENDORS
 
-from contracts.cli import _default_base
-from contracts.sandbox_server import running_sandbox
-from contracts.vendors import VENDORS
 from sandbox.apis import registry
 from sandbox.config import Config
 from sandbox.spec import SPEC_DIR, load_spec

@@ -26,7 +26,7 @@ API = ApiDefinition(
     render_error=render,
     plans={"standard": 100},  # "100 requests per minute per API key"
     anonymous_plan="standard",
-    seed=lazy("fixtures.askad:seed"),
+    seed=lazy("sandbox.fixtures.askad:seed"),
     webhooks=STYLE,
     triggers=TRIGGERS,
 )

@@ -22,7 +22,7 @@ def _latest_lead(ws: Workspace) -> dict[str, Any]:
 
 
 def _new_lead(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
-    from fixtures.hadar import lead_body
+    from sandbox.fixtures.hadar import lead_body
 
     return models.create_lead(ws, lead_body(later_context(runtime, ws, "trg")))
 

@@ -21,7 +21,7 @@ def _latest(ws: Workspace, kind: str) -> dict[str, Any]:
 
 
 def _new_lead(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
-    from fixtures.hadar_crm import lead_body
+    from sandbox.fixtures.hadar_crm import lead_body
 
     return models.create_lead(ws, lead_body(later_context(runtime, ws, "trg")))
 
@@ -35,7 +35,7 @@ def _update(ws: Workspace, kind: str, event: str, change: Callable[[dict[str, An
 
 
 def _new_property(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
-    from fixtures.hadar_crm import property_body
+    from sandbox.fixtures.hadar_crm import property_body
 
     return models.create_property(ws, property_body(later_context(runtime, ws, "trg")))
 

@@ -25,6 +25,6 @@ API = ApiDefinition(
     ),
     render_error=render,
     plans={},  # "Rate limiting: none in v1"
-    seed=lazy("fixtures.href:seed"),
+    seed=lazy("sandbox.fixtures.href:seed"),
     tenant_from_host=True,
 )

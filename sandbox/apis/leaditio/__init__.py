@@ -27,7 +27,7 @@ API = ApiDefinition(
     # The vendor documents one budget: 60 requests a minute per key, whatever the plan.
     plans={"basic": 60, "pro": 60, "enterprise": 60},
     anonymous_plan="basic",
-    seed=lazy("fixtures.leaditio:seed"),
+    seed=lazy("sandbox.fixtures.leaditio:seed"),
     webhooks=STYLE,
     jobs={"leaditio.match": lazy("sandbox.apis.leaditio.matching:run_match")},
     triggers=TRIGGERS,

@@ -22,7 +22,7 @@ MAX_CATCH_UP = 24
 
 def new_match(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
     """Deliver one new lead for the buyer's verticals now (emits lead.new)."""
-    from fixtures.leaditio import lead_record
+    from sandbox.fixtures.leaditio import lead_record
 
     tenant = runtime.store.get_tenant(ws.api, ws.tenant)
     assert tenant is not None

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Receiver, bearer, wait_for
+from sandbox.contracts.sandbox_server import running_sandbox
 
-from contracts.sandbox_server import running_sandbox
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
 

@@ -21,9 +21,9 @@ import pytest
 import stripe
 import vendor_pages
 from conftest import MARINA_ADMIN, bearer, wait_for
+from sandbox.contracts.sandbox_server import free_port, running_sandbox
 from vendor_pages import NODE
 
-from contracts.sandbox_server import free_port, running_sandbox
 from sandbox.config import Config
 from sandbox.core.clock import parse_iso
 

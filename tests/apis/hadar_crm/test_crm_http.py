@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Recorder
+from sandbox.contracts.sandbox_server import running_sandbox
 
-from contracts.sandbox_server import running_sandbox
 from sandbox.config import Config
 from sandbox.core.clock import parse_iso, utc_iso
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sandbox.contracts.sandbox_server import running_sandbox
 
-from contracts.sandbox_server import running_sandbox
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
 from sandbox.core.keys import hash_key

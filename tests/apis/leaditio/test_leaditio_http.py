@@ -17,8 +17,8 @@ import httpx
 import pytest
 import yaml
 from conftest import Recorder
+from sandbox.contracts.sandbox_server import running_sandbox
 
-from contracts.sandbox_server import running_sandbox
 from sandbox.config import Config
 from sandbox.core.clock import parse_iso, utc_iso
 
