@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -75,3 +75,16 @@ class ApiDefinition:
 
     def bases(self, solo: bool) -> tuple[str, ...]:
         return self.solo_mounts if solo else self.mounts
+
+    def documented_base(self, served: Sequence[str]) -> str:
+        """Of the base paths a server mounts (`/_sandbox/apis`), the one the docs use (`/hadar/v1` before
+        `/hadar/api/v1`); for an API that takes its tenant from the Host, the path form needs a tenant."""
+        return next((path for path in (*self.mounts, *self.solo_mounts) if path in served), served[0])
+
+    def tenant_base(self, base: str, tenant: str) -> str:
+        """A tenant's base path: for a Host-tenant API its path form (`/href/api` -> `/href/<slug>/api`),
+        which works without any DNS."""
+        if not self.tenant_from_host:
+            return base
+        parent, _, last = base.rpartition("/")
+        return f"{parent}/{tenant}/{last}"

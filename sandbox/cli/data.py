@@ -53,21 +53,12 @@ def key_rows(config: Config, runtime: Any = None, bases: dict[str, str] | None =
                     "last4": record.last4,
                     "role": record.role,
                     "plan": record.plan,
-                    "base_path": tenant_base(base, api.tenant_from_host, record.tenant),
+                    "base_path": api.tenant_base(base, record.tenant),
                 }
             )
     if own:
         store.close()
     return rows
-
-
-def tenant_base(base: str, tenant_from_host: bool, tenant: str) -> str:
-    """A tenant's base path; for an API that takes the tenant from the Host, its path form
-    (`/href/api` -> `/href/<slug>/api`), which works without any DNS."""
-    if tenant_from_host:
-        parent, _, last = base.rpartition("/")
-        return f"{parent}/{tenant}/{last}"
-    return base
 
 
 def print_table(rows: list[dict[str, Any]], origin: str) -> None:
@@ -125,9 +116,7 @@ def keys(db: str, seed: int, apis: tuple[str, ...], as_json: bool, host: str, po
     served = served_bases(origin)
     bases = {}
     for name, api in known.items():
-        paths = (served or {}).get(name, [api.mounts[0]])
-        # the documented base (`/hadar/v1` before `/hadar/api/v1`) when the server mounts it
-        bases[name] = next((p for p in (*api.mounts, *api.solo_mounts) if p in paths), paths[0])
+        bases[name] = api.documented_base((served or {}).get(name, [api.mounts[0]]))
     rows = key_rows(Config(db=db, seed=seed, apis=apis), bases=bases)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
