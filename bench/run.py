@@ -1,11 +1,17 @@
 """`make bench`: the sandbox against Stoplight Prism on openapi/hadar.yaml, same machine, interleaved rounds.
 
-For each target, in its default serving configuration (the sandbox: `serve --api hadar` on an SQLite file,
-auth, validation, rate limits and idempotency on; Prism: `prism mock`, static examples), it measures start-up to
-the first 200, then for GET list of 25, GET one and POST create: req/s, p50/p99 latency, CPU milliseconds
-per request and peak RSS, over interleaved rounds (medians). Rate limiting stays evaluated: the run gives its
-key a budget that admits the load (`serve --plan '*=…'`). Then seeding speed, cursor-page latency at 1k vs
-1M leads, and the contract-suite duration per API. Loopback only; every run is bounded in time.
+HTTP, like for like: the full sandbox (`serve --api hadar` on an SQLite file: auth, validation, storage, rate
+limits evaluated on every request with a budget that admits the load (`--plan '*=…'`), idempotency (every POST
+carries a new Idempotency-Key), webhooks (an endpoint subscribed to `lead.created` at a loopback receiver; every
+delivery is awaited and its CPU counted), the request journal as `serve` has it) against `prism mock` (static
+examples), in two pairs run in one interleaved loop: both quiet (Prism `-v warn`, sandbox `--quiet`) and both
+logging each request (Prism's default `info`, the sandbox's default console log), each writing to its own file.
+For GET list of 25, GET one and POST create: req/s, p50/p99, CPU milliseconds per request (psutil over the
+server's process tree) and peak RSS, medians over the rounds, checked against the targets (>= 2x Prism's
+throughput, <= 0.5x its CPU per request) in the printout. Then the sandbox alone with `--workers 1` and `--workers
+2` on SQLite and on PostgreSQL (each when this checkout's `serve` supports it). wrk runs on the same cores; its
+CPU and everyone else's is printed beside each run. Then start-up with every API, seeding speed, cursor-page
+latency at 1k vs 1M leads, and the contract-suite duration per API. Loopback only; every run is bounded in time.
 
 Measurements, never assertions: nothing here fails a build.
 """
@@ -16,12 +22,14 @@ import argparse
 import os
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,8 +38,11 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 PRISM = ROOT / "bench" / ".cache" / "node_modules" / ".bin" / "prism"
+SPEC = ROOT / "openapi" / "hadar.yaml"
 KEY = "hdr_test_marina_enterprise_admin_e07b3d58"
 LEAD = "lead_01KRJV45S57BN5D4ZZ7BAZ2E1Y"  # a seeded lead (seed 42), also the spec's example id
+CORES = psutil.cpu_count() or 1
+TARGET_RATIO, TARGET_CPU = 2.0, 0.5  # issue 18: >= 2x Prism's req/s, <= 0.5x its CPU ms per request
 
 
 def free_port() -> int:
@@ -42,24 +53,49 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def clean_env() -> dict[str, str]:
+    """The environment without any LEAD_SANDBOX_* setting of the caller's (a LEAD_SANDBOX_QUIET would make the
+    logging run quiet), webhooks to loopback only."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEAD_SANDBOX_")}
+    env["LEAD_SANDBOX_WEBHOOK_HOSTS"] = "loopback"
+    return env
+
+
+def serve_help() -> str:
+    """`serve --help` of this checkout: which options (--quiet, --workers, …) it has."""
+    done = subprocess.run([sys.executable, "-m", "sandbox", "serve", "--help"], capture_output=True, text=True,
+                          timeout=60, env=clean_env(), check=False)
+    return done.stdout + done.stderr
+
+
 @dataclass
 class Target:
     name: str
     command: list[str]
     base: str
     port: int
+    log: Path
+    kind: str = "sandbox"  # or "prism"
+    workers: int = 1
     process: subprocess.Popen[bytes] | None = None
     startup: float = 0.0
+    receiver: Receiver | None = None
     results: dict[str, list[dict[str, float]]] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{self.base}{path}"
 
     def start(self) -> None:
+        """Start and wait for the first 200; RuntimeError with the last line it printed if it ends first."""
         started = time.perf_counter()
-        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(self.command, stdout=out, stderr=subprocess.STDOUT, cwd=self.log.parent,
+                                            env=clean_env())
         deadline = started + 60
         while time.perf_counter() < deadline:
+            if self.process.poll() is not None:
+                lines = self.log.read_text(errors="replace").strip().splitlines() or ["(nothing printed)"]
+                raise RuntimeError(f"exit {self.process.returncode}: {lines[-1][:160]}")
             try:
                 if httpx.get(self.url("/leads?limit=1"), headers={"Authorization": f"Bearer {KEY}"}, timeout=1).status_code == 200:
                     self.startup = time.perf_counter() - started
@@ -67,7 +103,16 @@ class Target:
             except httpx.HTTPError:
                 pass
             time.sleep(0.02)
-        raise RuntimeError(f"{self.name} did not answer within 60 s")
+        self.stop()
+        raise RuntimeError("did not answer within 60 s")
+
+    def subscribe(self, receiver: Receiver) -> None:
+        """Webhooks on: an endpoint subscribed to lead.created, so every create queues a delivery."""
+        answer = httpx.post(self.url("/webhooks"), headers={"Authorization": f"Bearer {KEY}"}, timeout=10,
+                            json={"url": receiver.url, "events": ["lead.created"], "description": "bench"})
+        if answer.status_code != 201:
+            raise RuntimeError(f"registering the webhook endpoint answered {answer.status_code}: {answer.text[:160]}")
+        self.receiver = receiver
 
     def processes(self) -> list[psutil.Process]:
         assert self.process is not None
@@ -75,41 +120,100 @@ class Target:
         return [parent, *parent.children(recursive=True)]
 
     def cpu_seconds(self) -> float:
-        total = 0.0
-        for proc in self.processes():
-            try:
-                times = proc.cpu_times()
-                total += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-        return total
+        return tree_cpu(self.processes())
 
-    def peak_rss_mb(self) -> float:
-        peak = 0
-        for proc in self.processes():
-            try:
-                status = Path(f"/proc/{proc.pid}/status").read_text()
-                match = re.search(r"VmHWM:\s+(\d+) kB", status)
-                peak += int(match.group(1)) * 1024 if match else proc.memory_info().rss
-            except (psutil.NoSuchProcess, FileNotFoundError):
-                pass
-        return peak / 1024 / 1024
+    def peak_rss_mb(self) -> tuple[float, float]:
+        """(largest process, whole tree) peak RSS in MB."""
+        peaks = [peak_rss(proc) for proc in self.processes()]
+        return max(peaks, default=0.0), sum(peaks)
+
+    def log_lines(self) -> int:
+        with self.log.open("rb") as handle:
+            return sum(1 for _ in handle)
 
     def stop(self) -> None:
-        if self.process is not None:
-            for proc in reversed(self.processes()):
+        if self.process is None:
+            return
+        try:
+            procs = self.processes()
+        except psutil.NoSuchProcess:
+            procs = []
+        for proc in reversed(procs):
+            try:
+                proc.terminate()
+            except psutil.NoSuchProcess:
+                pass
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            for proc in procs:
                 try:
-                    proc.terminate()
+                    proc.kill()
                 except psutil.NoSuchProcess:
                     pass
-            self.process.wait(timeout=20)
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+def tree_cpu(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def peak_rss(proc: psutil.Process) -> float:
+    try:
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        return int(match.group(1)) / 1024 if match else proc.memory_info().rss / 1024 / 1024
+    except (psutil.NoSuchProcess, FileNotFoundError):
+        return 0.0
+
+
+class Receiver:
+    """bench/receiver.py in its own process: 200 to every webhook delivery, counted."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "receiver.py"), str(self.port)],
+                                        stdout=subprocess.DEVNULL, stderr=(folder / "receiver.log").open("wb"))
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                self.count()
+                return
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("the webhook receiver did not start") from None
+                time.sleep(0.05)
+
+    def count(self) -> int:
+        return int(httpx.get(f"http://127.0.0.1:{self.port}/count", timeout=2).text)
+
+    def cpu_seconds(self) -> float:
+        return tree_cpu([psutil.Process(self.process.pid)])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
 
 
 def wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> dict[str, float]:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {KEY}"]
     if script is not None:
         command += ["-s", str(script)]
-    output = subprocess.run([*command, url], capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    command.append(url)
+    if script is not None:
+        command += ["--", uuid.uuid4().hex[:12]]  # new Idempotency-Keys on every run
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
 
@@ -121,8 +225,17 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None = None) ->
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    wrk_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"rps": rps, "requests": total, "p50": percentile("50"), "p99": percentile("99"),
-            "non2xx": float(errors.group(1)) if errors else 0.0}
+            "non2xx": float(errors.group(1)) if errors else 0.0, "wrk_cpu_s": wrk_cpu,
+            "socket_errors": 1.0 if socket_errors else 0.0}
+
+
+def busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (every core)."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
 
 ENDPOINTS = {
@@ -132,51 +245,201 @@ ENDPOINTS = {
 }
 
 
-def http_bench(rounds: int, seconds: int, connections: int) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="lead-sandbox-bench-"))
-    db = folder / "sandbox.db"
-    sandbox_port, prism_port = free_port(), free_port()
-    sandbox = Target(
-        "sandbox",
-        [sys.executable, "-m", "sandbox", "serve", "--api", "hadar", "--port", str(sandbox_port), "--db", str(db),
-         "--plan", "*=1000000000"],
-        "/v1", sandbox_port,
-    )
-    prism = Target("prism", [str(PRISM), "mock", "openapi/hadar.yaml", "-h", "127.0.0.1", "-p", str(prism_port)],
-                   "", prism_port)
-    targets = [sandbox, prism]
-    try:
-        for target in targets:
+def measure(target: Target, label: str, seconds: int, connections: int, receiver: Receiver | None) -> None:
+    """One wrk run against one target; a POST run ends when every webhook it queued was delivered."""
+    path, script = ENDPOINTS[label]
+    before, busy_before = target.cpu_seconds(), busy_seconds()
+    receiver_before = receiver.cpu_seconds() if receiver else 0.0
+    delivered_before = target.receiver.count() if target.receiver else 0
+    began = time.monotonic()
+    result = wrk(target.url(path), seconds, connections, script)
+    ended = time.monotonic()
+    result["drain_s"] = 0.0
+    if target.receiver is not None and script is not None:
+        expected = result["requests"] - result["non2xx"]
+        deadline = ended + 60
+        while target.receiver.count() - delivered_before < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        result["drain_s"] = time.monotonic() - ended
+        result["delivered"] = target.receiver.count() - delivered_before
+    spent = target.cpu_seconds() - before
+    result["cpu_ms"] = spent * 1000 / max(1, result["requests"])
+    own = spent + result["wrk_cpu_s"] + (receiver.cpu_seconds() - receiver_before if receiver else 0.0)
+    wall = time.monotonic() - began
+    result["wrk_pct"] = 100 * result["wrk_cpu_s"] / (wall * CORES)
+    result["others_pct"] = max(0.0, 100 * (busy_seconds() - busy_before - own) / (wall * CORES))
+    target.results.setdefault(label, []).append(result)
+
+
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    keys = {k for run in runs for k in run}
+    return {k: statistics.median(run[k] for run in runs if k in run) for k in keys}
+
+
+def start_all(targets: list[Target], receiver: Receiver | None) -> list[Target]:
+    """Start each target; one that cannot start is reported and left out."""
+    running = []
+    for target in targets:
+        try:
             target.start()
-        for _ in range(rounds):
-            for label, (path, script) in ENDPOINTS.items():
-                for target in targets:  # interleaved: each round runs every target on every endpoint
-                    before = target.cpu_seconds()
-                    result = wrk(target.url(path), seconds, connections, script)
-                    result["cpu_ms"] = (target.cpu_seconds() - before) * 1000 / max(1, result["requests"])
-                    target.results.setdefault(label, []).append(result)
-        peaks = {t.name: t.peak_rss_mb() for t in targets}
+            if target.kind == "sandbox" and receiver is not None:
+                target.subscribe(receiver)
+            running.append(target)
+        except RuntimeError as exc:
+            target.stop()
+            print(f"  skipped {target.name}: {exc}")
+    return running
+
+
+def run_rounds(targets: list[Target], rounds: int, seconds: int, connections: int, receiver: Receiver | None) -> None:
+    for _ in range(rounds):
+        for label in ENDPOINTS:
+            for target in targets:  # interleaved: each round runs every target on every endpoint
+                measure(target, label, seconds, connections, receiver)
+
+
+def sandbox_command(port: int, db: str, *, quiet: bool, workers: int, help_text: str, redis: str | None = None) -> list[str]:
+    command = [sys.executable, "-m", "sandbox", "serve", "--api", "hadar", "--port", str(port), "--db", db,
+               "--plan", "*=1000000000"]
+    if quiet and "--quiet" in help_text:
+        command.append("--quiet")
+    if workers != 1:
+        command += ["--workers", str(workers)]
+    if redis:
+        command += ["--redis", redis]
+    return command
+
+
+def prism_command(port: int, level: str) -> list[str]:
+    return [str(PRISM), "mock", str(SPEC), "-h", "127.0.0.1", "-p", str(port), "-v", level]
+
+
+def pairs_bench(rounds: int, seconds: int, connections: int, help_text: str) -> list[str]:
+    """Both like-for-like pairs in one interleaved run; returns the README table rows."""
+    folder = Path(tempfile.mkdtemp(prefix="lead-sandbox-bench-"))
+    receiver = Receiver(folder)
+    has_quiet = "--quiet" in help_text
+    targets = []
+    for mode in ("quiet", "logging"):
+        port = free_port()
+        targets.append(Target(f"sandbox {mode}", sandbox_command(port, str(folder / f"{mode}.db"), quiet=mode == "quiet",
+                                                                  workers=1, help_text=help_text),
+                              "/v1", port, folder / f"sandbox-{mode}.log"))
+        port = free_port()
+        targets.append(Target(f"prism {mode}", prism_command(port, "warn" if mode == "quiet" else "info"), "", port,
+                              folder / f"prism-{mode}.log", kind="prism"))
+    print(f"\nHTTP like for like: wrk -t2 -c{connections}, {seconds} s x {rounds} interleaved rounds, medians; "
+          f"{CORES} cores shared by wrk, the servers and the webhook receiver")
+    if not has_quiet:
+        print("  (this checkout's `serve` has no --quiet: it logs nothing per request, so both sandbox runs are quiet)")
+    rows: list[str] = []
+    try:
+        running = start_all(targets, receiver)
+        run_rounds(running, rounds, seconds, connections, receiver)
+        by_name = {t.name: t for t in running}
+        print(f"\n{'endpoint':<15} {'target':<16} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} "
+              f"{'non-2xx':>7} {'wrk %':>6} {'others %':>8}")
+        for mode in ("quiet", "logging"):
+            sandbox, prism = by_name.get(f"sandbox {mode}"), by_name.get(f"prism {mode}")
+            if sandbox is None or prism is None:
+                continue
+            for label in ENDPOINTS:
+                s, p = medians(sandbox.results[label]), medians(prism.results[label])
+                for target, m in ((sandbox, s), (prism, p)):
+                    print(f"{label:<15} {target.name:<16} {m['rps']:>7.0f} {m['p50']:>7.2f} {m['p99']:>7.2f} "
+                          f"{m['cpu_ms']:>10.3f} {m['non2xx']:>7.0f} {m['wrk_pct']:>6.0f} {m['others_pct']:>8.0f}")
+                ratio, cpu_ratio = s["rps"] / p["rps"], s["cpu_ms"] / p["cpu_ms"]
+                verdict = ("meets" if ratio >= TARGET_RATIO and cpu_ratio <= TARGET_CPU else "MISSES")
+                print(f"{'':<15} {'-> ' + mode:<16} {ratio:>6.2f}x req/s, {cpu_ratio:.2f}x CPU ms/req: {verdict} the target "
+                      f"(>= {TARGET_RATIO:.0f}x req/s, <= {TARGET_CPU}x CPU)")
+                if "delivered" in s:
+                    print(f"{'':<15} {'':<16} webhooks: {s['delivered']:.0f} delivered per run, queue drained "
+                          f"{s['drain_s']:.1f} s after the load (its CPU is in the sandbox's figure)")
+                rows.append(f"| {label} | {mode} | {s['rps']:.0f} | {p['rps']:.0f} | {ratio:.2f}x | "
+                            f"{s['p50']:.0f} / {s['p99']:.0f} | {p['p50']:.0f} / {p['p99']:.0f} | "
+                            f"{s['cpu_ms']:.2f} / {p['cpu_ms']:.2f} ({cpu_ratio:.2f}x) |")
+        print()
+        for target in running:
+            largest, tree = target.peak_rss_mb()
+            print(f"{target.name:<16} start-up to first 200: {target.startup:.2f} s; peak RSS {largest:.0f} MB "
+                  f"(all processes {tree:.0f} MB); {target.log_lines()} log lines written")
     finally:
         for target in targets:
             target.stop()
+        receiver.stop()
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"\nHTTP: wrk -t2 -c{connections}, {seconds} s x {rounds} interleaved rounds, medians\n")
-    print(f"{'endpoint':<16} {'target':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>10} {'non-2xx':>8}")
-    ratios = []
-    for label in ENDPOINTS:
-        medians = {}
+    return rows
+
+
+def create_postgres_db() -> str | None:
+    """A new database on the local PostgreSQL (psql), or None when there is none."""
+    name = f"ls_bench_{uuid.uuid4().hex[:10]}"
+    done = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atqc", f"CREATE DATABASE {name}"],
+                          capture_output=True, text=True, timeout=30, check=False) if shutil.which("psql") else None
+    return name if done is not None and done.returncode == 0 else None
+
+
+def drop_postgres_db(name: str) -> None:
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atqc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
+                   capture_output=True, timeout=60, check=False)
+
+
+def workers_bench(rounds: int, seconds: int, connections: int, help_text: str, redis: str | None) -> list[str]:
+    """The sandbox alone (quiet, webhooks on) with 1 and 2 workers, on SQLite and on PostgreSQL, interleaved."""
+    folder = Path(tempfile.mkdtemp(prefix="lead-sandbox-workers-"))
+    print(f"\nworkers: the sandbox (quiet) with 1 and 2 workers, wrk -t2 -c{connections}, {seconds} s x {rounds} "
+          f"interleaved rounds, medians. wrk runs on the same {CORES} cores as the workers, so a second worker "
+          f"competes with wrk for them: read the gain as a lower bound")
+    has_workers = "--workers" in help_text
+    if not has_workers:
+        print("  --workers 2: skipped, this checkout's `serve` has no --workers (issue 14, the team helper's work)")
+    pg_names: list[str] = []
+    receiver = Receiver(folder)
+    targets = []
+    for db_label in ("SQLite", "PostgreSQL"):
+        for n in (1, 2) if has_workers else (1,):
+            if db_label == "SQLite":
+                db = str(folder / f"workers-{n}.db")
+            else:  # a database of its own for each configuration, dropped afterwards
+                pg = create_postgres_db()
+                if pg is None:
+                    print("  PostgreSQL: skipped, no PostgreSQL answering on 127.0.0.1:5432 (or no psql)")
+                    break
+                pg_names.append(pg)
+                db = f"postgresql://postgres@127.0.0.1:5432/{pg}"
+            port, name = free_port(), f"{db_label} w{n}"
+            targets.append(Target(name, sandbox_command(port, db, quiet=True, workers=n, help_text=help_text,
+                                                        redis=redis if db_label == "PostgreSQL" else None),
+                                  "/v1", port, folder / f"{name.replace(' ', '-')}.log", workers=n))
+    rows: list[str] = []
+    try:
+        running = start_all(targets, receiver)
+        run_rounds(running, rounds, seconds, connections, receiver)
+        print(f"\n{'endpoint':<15} {'target':<14} {'req/s':>7} {'vs w1':>6} {'p50 ms':>7} {'p99 ms':>7} "
+              f"{'CPU ms/req':>10} {'non-2xx':>7} {'wrk %':>6} {'others %':>8}")
+        by_name = {t.name: t for t in running}
+        for label in ENDPOINTS:
+            for target in running:
+                m = medians(target.results[label])
+                base = by_name.get(target.name[:-1] + "1")
+                gain = m["rps"] / medians(base.results[label])["rps"] if base else float("nan")
+                print(f"{label:<15} {target.name:<14} {m['rps']:>7.0f} {gain:>5.2f}x {m['p50']:>7.2f} {m['p99']:>7.2f} "
+                      f"{m['cpu_ms']:>10.3f} {m['non2xx']:>7.0f} {m['wrk_pct']:>6.0f} {m['others_pct']:>8.0f}")
+                rows.append(f"| {label} | {target.name} | {m['rps']:.0f} | {gain:.2f}x | {m['p50']:.0f} / {m['p99']:.0f} | "
+                            f"{m['cpu_ms']:.2f} |")
+        print()
+        for target in running:
+            largest, tree = target.peak_rss_mb()
+            print(f"{target.name:<14} start-up to first 200: {target.startup:.2f} s; peak RSS {largest:.0f} MB per "
+                  f"process at most (all {len(target.processes())} processes {tree:.0f} MB)")
+    finally:
         for target in targets:
-            runs = target.results[label]
-            med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99", "cpu_ms", "non2xx")}
-            medians[target.name] = med
-            print(f"{label:<16} {target.name:<8} {med['rps']:>8.0f} {med['p50']:>8.2f} {med['p99']:>8.2f} "
-                  f"{med['cpu_ms']:>10.2f} {med['non2xx']:>8.0f}")
-        ratio = medians["sandbox"]["rps"] / medians["prism"]["rps"]
-        ratios.append(ratio)
-        print(f"{'':<16} {'ratio':<8} {ratio:>8.2f}x  (sandbox / Prism)")
-    print()
-    for target in targets:
-        print(f"{target.name:<8} start-up to first 200: {target.startup:.2f} s; peak RSS {peaks[target.name]:.0f} MB")
+            target.stop()
+        receiver.stop()
+        for name in pg_names:
+            drop_postgres_db(name)
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
 
 
 def startup_bench(runs: int) -> None:
@@ -189,7 +452,7 @@ def startup_bench(runs: int) -> None:
         for values in timings.values():  # the first start creates and seeds the file, the second reopens it
             port = free_port()
             target = Target("sandbox", [sys.executable, "-m", "sandbox", "serve", "--port", str(port), "--db", str(db)],
-                            "/hadar/v1", port)
+                            "/hadar/v1", port, folder / "start.log")
             try:
                 target.start()
                 values.append(target.startup)
@@ -273,20 +536,38 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--worker-rounds", type=int, default=2, help="rounds of the 1 vs 2 workers runs")
+    parser.add_argument("--redis", default=None, help="also pass --redis URL to the PostgreSQL runs")
     parser.add_argument("--big", type=int, default=1_000_000, help="leads for the large cursor test")
-    parser.add_argument("--only", choices=("http", "startup", "storage", "contract"), default=None)
+    parser.add_argument("--only", choices=("http", "pairs", "workers", "startup", "storage", "contract"), default=None)
     args = parser.parse_args()
     os.environ.setdefault("LEAD_SANDBOX_WEBHOOK_HOSTS", "loopback")
+    help_text = serve_help()
+    pair_rows: list[str] = []
+    worker_rows: list[str] = []
     # Start-up first, on a quiet machine: right after the load runs, the write-back of their database
     # slowed it by a third.
     if args.only in (None, "startup"):
         startup_bench(5)
-    if args.only in (None, "http"):
-        http_bench(args.rounds, args.seconds, args.connections)
+    if args.only in (None, "http", "pairs"):
+        pair_rows = pairs_bench(args.rounds, args.seconds, args.connections, help_text)
+    if args.only in (None, "http", "workers"):
+        worker_rows = workers_bench(args.worker_rounds, args.seconds, args.connections, help_text, args.redis)
     if args.only in (None, "storage"):
         seeding_and_cursor_bench(args.big)
     if args.only in (None, "contract"):
         contract_durations(25)
+    if pair_rows or worker_rows:  # for the README's Performance section
+        print("\nmarkdown:")
+    if pair_rows:
+        print("\n| endpoint | pair | sandbox req/s | Prism req/s | sandbox / Prism | sandbox p50 / p99 ms "
+              "| Prism p50 / p99 ms | CPU ms/req sandbox / Prism |")
+        print("|---|---|---|---|---|---|---|---|")
+        print("\n".join(pair_rows))
+    if worker_rows:
+        print("\n| endpoint | sandbox | req/s | vs 1 worker | p50 / p99 ms | CPU ms/req |")
+        print("|---|---|---|---|---|---|")
+        print("\n".join(worker_rows))
     return 0
 
 
