@@ -2,16 +2,17 @@
 
 HTTP, like for like: the full sandbox (`serve --api hadar` on an SQLite file: auth, validation, storage, rate
 limits evaluated on every request with a budget that admits the load (`--plan '*=…'`), idempotency (every POST
-carries a new Idempotency-Key), webhooks (an endpoint subscribed to `lead.created` at a loopback receiver; every
-delivery is awaited and its CPU counted), the request journal as `serve` has it) against `prism mock` (static
-examples), in two pairs run in one interleaved loop: both quiet (Prism `-v warn`, sandbox `--quiet`) and both
-logging each request (Prism's default `info`, the sandbox's default console log), each writing to its own file.
-For GET list of 25, GET one and POST create: req/s, p50/p99, CPU milliseconds per request (psutil over the
-server's process tree) and peak RSS, medians over the rounds, checked against the targets (>= 2x Prism's
-throughput, <= 0.5x its CPU per request) in the printout. Then the sandbox alone with `--workers 1` and `--workers
-2` on SQLite and on PostgreSQL (each when this checkout's `serve` supports it). wrk runs on the same cores; its
-CPU and everyone else's is printed beside each run. Then start-up with every API, seeding speed, cursor-page
-latency at 1k vs 1M leads, and the contract-suite duration per API. Loopback only; every run is bounded in time.
+carries a new Idempotency-Key), webhooks (POST create runs twice: with nobody subscribed, and with an endpoint
+subscribed to `lead.created` at a loopback receiver, where a run ends when every delivery arrived and that CPU
+counts), the request journal as `serve` keeps it) against `prism mock` (static examples), in two pairs run in
+one interleaved loop: both quiet (Prism `-v warn`, sandbox `--quiet`) and both logging each request (Prism's
+default `info`, the sandbox's default console log), each writing to its own file. Per endpoint: req/s, p50/p99,
+CPU milliseconds per request (psutil over the server's process tree), medians over the rounds, checked against
+the targets (>= 2x Prism's throughput, <= 0.5x its CPU per request) in the printout; start-up and peak RSS per
+server. Then the sandbox alone with `--workers 1` and `--workers 2` on SQLite and on PostgreSQL (each when this
+checkout's `serve` supports it). wrk runs on the same cores; its CPU and everyone else's is printed beside each
+run. Then start-up with every API, seeding speed, cursor-page latency at 1k vs 1M leads, and the contract-suite
+duration per API. Loopback only; every run is bounded in time.
 
 Measurements, never assertions: nothing here fails a build.
 """
@@ -79,7 +80,6 @@ class Target:
     workers: int = 1
     process: subprocess.Popen[bytes] | None = None
     startup: float = 0.0
-    receiver: Receiver | None = None
     results: dict[str, list[dict[str, float]]] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
@@ -106,13 +106,16 @@ class Target:
         self.stop()
         raise RuntimeError("did not answer within 60 s")
 
-    def subscribe(self, receiver: Receiver) -> None:
-        """Webhooks on: an endpoint subscribed to lead.created, so every create queues a delivery."""
+    def subscribe(self, receiver: Receiver) -> str:
+        """An endpoint subscribed to lead.created, so every create queues a delivery; returns its id."""
         answer = httpx.post(self.url("/webhooks"), headers={"Authorization": f"Bearer {KEY}"}, timeout=10,
                             json={"url": receiver.url, "events": ["lead.created"], "description": "bench"})
         if answer.status_code != 201:
             raise RuntimeError(f"registering the webhook endpoint answered {answer.status_code}: {answer.text[:160]}")
-        self.receiver = receiver
+        return str(answer.json()["data"]["id"])
+
+    def unsubscribe(self, endpoint_id: str) -> None:
+        httpx.delete(self.url(f"/webhooks/{endpoint_id}"), headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
 
     def processes(self) -> list[psutil.Process]:
         assert self.process is not None
@@ -238,37 +241,46 @@ def busy_seconds() -> float:
     return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
 
+POST_SCRIPT = ROOT / "bench" / "post_lead.lua"
+WEBHOOK = "POST + webhook"
+# label: (path, wrk script). WEBHOOK is POST create with an endpoint subscribed to lead.created (the sandbox
+# only; its ratio is taken against Prism's POST create): the run ends when every delivery arrived.
 ENDPOINTS = {
     "GET list of 25": ("/leads?limit=25", None),
     "GET one": (f"/leads/{LEAD}", None),
-    "POST create": ("/leads", ROOT / "bench" / "post_lead.lua"),
+    "POST create": ("/leads", POST_SCRIPT),
+    WEBHOOK: ("/leads", POST_SCRIPT),
 }
 
 
-def measure(target: Target, label: str, seconds: int, connections: int, receiver: Receiver | None) -> None:
-    """One wrk run against one target; a POST run ends when every webhook it queued was delivered."""
+def measure(target: Target, label: str, seconds: int, connections: int, receiver: Receiver) -> None:
+    """One wrk run against one target."""
     path, script = ENDPOINTS[label]
+    if label == WEBHOOK and target.kind != "sandbox":
+        return
+    endpoint = target.subscribe(receiver) if label == WEBHOOK else None
     before, busy_before = target.cpu_seconds(), busy_seconds()
-    receiver_before = receiver.cpu_seconds() if receiver else 0.0
-    delivered_before = target.receiver.count() if target.receiver else 0
+    receiver_before = receiver.cpu_seconds()
+    delivered_before = receiver.count()
     began = time.monotonic()
     result = wrk(target.url(path), seconds, connections, script)
     ended = time.monotonic()
-    result["drain_s"] = 0.0
-    if target.receiver is not None and script is not None:
+    if endpoint is not None:
         expected = result["requests"] - result["non2xx"]
         deadline = ended + 60
-        while target.receiver.count() - delivered_before < expected and time.monotonic() < deadline:
+        while receiver.count() - delivered_before < expected and time.monotonic() < deadline:
             time.sleep(0.05)
         result["drain_s"] = time.monotonic() - ended
-        result["delivered"] = target.receiver.count() - delivered_before
+        result["delivered"] = receiver.count() - delivered_before
     spent = target.cpu_seconds() - before
     result["cpu_ms"] = spent * 1000 / max(1, result["requests"])
-    own = spent + result["wrk_cpu_s"] + (receiver.cpu_seconds() - receiver_before if receiver else 0.0)
+    own = spent + result["wrk_cpu_s"] + receiver.cpu_seconds() - receiver_before
     wall = time.monotonic() - began
     result["wrk_pct"] = 100 * result["wrk_cpu_s"] / (wall * CORES)
     result["others_pct"] = max(0.0, 100 * (busy_seconds() - busy_before - own) / (wall * CORES))
     target.results.setdefault(label, []).append(result)
+    if endpoint is not None:
+        target.unsubscribe(endpoint)
 
 
 def medians(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -276,14 +288,12 @@ def medians(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: statistics.median(run[k] for run in runs if k in run) for k in keys}
 
 
-def start_all(targets: list[Target], receiver: Receiver | None) -> list[Target]:
+def start_all(targets: list[Target]) -> list[Target]:
     """Start each target; one that cannot start is reported and left out."""
     running = []
     for target in targets:
         try:
             target.start()
-            if target.kind == "sandbox" and receiver is not None:
-                target.subscribe(receiver)
             running.append(target)
         except RuntimeError as exc:
             target.stop()
@@ -291,9 +301,10 @@ def start_all(targets: list[Target], receiver: Receiver | None) -> list[Target]:
     return running
 
 
-def run_rounds(targets: list[Target], rounds: int, seconds: int, connections: int, receiver: Receiver | None) -> None:
+def run_rounds(targets: list[Target], labels: list[str], rounds: int, seconds: int, connections: int,
+               receiver: Receiver) -> None:
     for _ in range(rounds):
-        for label in ENDPOINTS:
+        for label in labels:
             for target in targets:  # interleaved: each round runs every target on every endpoint
                 measure(target, label, seconds, connections, receiver)
 
@@ -334,8 +345,8 @@ def pairs_bench(rounds: int, seconds: int, connections: int, help_text: str) -> 
         print("  (this checkout's `serve` has no --quiet: it logs nothing per request, so both sandbox runs are quiet)")
     rows: list[str] = []
     try:
-        running = start_all(targets, receiver)
-        run_rounds(running, rounds, seconds, connections, receiver)
+        running = start_all(targets)
+        run_rounds(running, list(ENDPOINTS), rounds, seconds, connections, receiver)
         by_name = {t.name: t for t in running}
         print(f"\n{'endpoint':<15} {'target':<16} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} "
               f"{'non-2xx':>7} {'wrk %':>6} {'others %':>8}")
@@ -344,17 +355,20 @@ def pairs_bench(rounds: int, seconds: int, connections: int, help_text: str) -> 
             if sandbox is None or prism is None:
                 continue
             for label in ENDPOINTS:
-                s, p = medians(sandbox.results[label]), medians(prism.results[label])
+                s, p = medians(sandbox.results[label]), medians(prism.results["POST create" if label == WEBHOOK else label])
                 for target, m in ((sandbox, s), (prism, p)):
+                    if target is prism and label == WEBHOOK:
+                        continue  # the same Prism figures as POST create
                     print(f"{label:<15} {target.name:<16} {m['rps']:>7.0f} {m['p50']:>7.2f} {m['p99']:>7.2f} "
                           f"{m['cpu_ms']:>10.3f} {m['non2xx']:>7.0f} {m['wrk_pct']:>6.0f} {m['others_pct']:>8.0f}")
                 ratio, cpu_ratio = s["rps"] / p["rps"], s["cpu_ms"] / p["cpu_ms"]
                 verdict = ("meets" if ratio >= TARGET_RATIO and cpu_ratio <= TARGET_CPU else "MISSES")
                 print(f"{'':<15} {'-> ' + mode:<16} {ratio:>6.2f}x req/s, {cpu_ratio:.2f}x CPU ms/req: {verdict} the target "
                       f"(>= {TARGET_RATIO:.0f}x req/s, <= {TARGET_CPU}x CPU)")
-                if "delivered" in s:
-                    print(f"{'':<15} {'':<16} webhooks: {s['delivered']:.0f} delivered per run, queue drained "
-                          f"{s['drain_s']:.1f} s after the load (its CPU is in the sandbox's figure)")
+                if label == WEBHOOK:
+                    print(f"{'':<15} {'':<16} webhooks: {s['delivered']:.0f} delivered per run, the last "
+                          f"{s['drain_s']:.1f} s after the load ended (that CPU is in the sandbox's figure); "
+                          f"compared with Prism's POST create")
                 rows.append(f"| {label} | {mode} | {s['rps']:.0f} | {p['rps']:.0f} | {ratio:.2f}x | "
                             f"{s['p50']:.0f} / {s['p99']:.0f} | {p['p50']:.0f} / {p['p99']:.0f} | "
                             f"{s['cpu_ms']:.2f} / {p['cpu_ms']:.2f} ({cpu_ratio:.2f}x) |")
@@ -385,7 +399,7 @@ def drop_postgres_db(name: str) -> None:
 
 
 def workers_bench(rounds: int, seconds: int, connections: int, help_text: str, redis: str | None) -> list[str]:
-    """The sandbox alone (quiet, webhooks on) with 1 and 2 workers, on SQLite and on PostgreSQL, interleaved."""
+    """The sandbox alone (quiet, no webhook subscriber) with 1 and 2 workers, on SQLite and on PostgreSQL, interleaved."""
     folder = Path(tempfile.mkdtemp(prefix="lead-sandbox-workers-"))
     print(f"\nworkers: the sandbox (quiet) with 1 and 2 workers, wrk -t2 -c{connections}, {seconds} s x {rounds} "
           f"interleaved rounds, medians. wrk runs on the same {CORES} cores as the workers, so a second worker "
@@ -413,12 +427,13 @@ def workers_bench(rounds: int, seconds: int, connections: int, help_text: str, r
                                   "/v1", port, folder / f"{name.replace(' ', '-')}.log", workers=n))
     rows: list[str] = []
     try:
-        running = start_all(targets, receiver)
-        run_rounds(running, rounds, seconds, connections, receiver)
+        running = start_all(targets)
+        labels = [label for label in ENDPOINTS if label != WEBHOOK]
+        run_rounds(running, labels, rounds, seconds, connections, receiver)
         print(f"\n{'endpoint':<15} {'target':<14} {'req/s':>7} {'vs w1':>6} {'p50 ms':>7} {'p99 ms':>7} "
               f"{'CPU ms/req':>10} {'non-2xx':>7} {'wrk %':>6} {'others %':>8}")
         by_name = {t.name: t for t in running}
-        for label in ENDPOINTS:
+        for label in labels:
             for target in running:
                 m = medians(target.results[label])
                 base = by_name.get(target.name[:-1] + "1")
