@@ -457,6 +457,91 @@ def workers_bench(rounds: int, seconds: int, connections: int, help_text: str, r
     return rows
 
 
+# Where a sample's time goes: the first rule matching a frame, from the innermost frame outwards.
+LAYERS = [
+    ("store (sqlite3)", ("sandbox/core/store.py",)),
+    ("JSON (orjson, jsonio)", ("sandbox/core/jsonio.py", "orjson")),
+    ("rate limits (limits)", ("sandbox/core/ratelimit.py", "limits/")),
+    ("auth", ("sandbox/core/auth.py", "sandbox/core/keys.py")),
+    ("idempotency", ("sandbox/core/idempotency.py",)),
+    ("webhook delivery (httpx)", ("sandbox/worker.py", "sandbox/core/webhooks.py", "httpx/", "httpcore/")),
+    ("handlers, models, events", ("sandbox/apis/", "sandbox/runtime.py")),
+    ("validation", ("jsonschema", "referencing/", "connexion/validators", "_ValidateOnce")),
+    ("Connexion parameters, decorators", ("connexion/decorators",)),
+    ("Connexion, Starlette middleware", ("connexion/", "starlette/")),
+    ("sandbox ASGI middleware", ("sandbox/http/",)),
+    ("uvicorn, httptools", ("uvicorn/",)),
+    ("asyncio event loop", ("asyncio/",)),
+]
+
+
+def summarize_profile(raw: Path, top: int) -> None:
+    """py-spy's raw output (`frame;frame;… count`) by layer, and the functions with the most own samples.
+    Threads asleep in a timed wait (timers) are left out: py-spy does not always see them as idle."""
+    layers: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = stack.split(";")
+        if frames[-1].startswith(("Condition.wait", "Event.wait")):
+            continue
+        total += int(count)
+        layer = next((name for frame in reversed(frames) for name, keys in LAYERS if any(k in frame for k in keys)),
+                     "other")
+        layers[layer] = layers.get(layer, 0) + int(count)
+        leaf = re.sub(r" \((?:.*/)?(?:site-packages/)?([^()]*?):\d+\)$", r" (\1)", frames[-1])
+        own[leaf] = own.get(leaf, 0) + int(count)
+    if not total:
+        print("    no samples")
+        return
+    print("    by layer: " + ", ".join(f"{name} {100 * n / total:.0f}%" for name, n in
+                                       sorted(layers.items(), key=lambda item: -item[1]) if 100 * n / total >= 1))
+    print("    own time: " + ", ".join(f"{name} {100 * n / total:.1f}%" for name, n in
+                                       sorted(own.items(), key=lambda item: -item[1])[:top]))
+
+
+def profile_bench(seconds: int, connections: int, help_text: str) -> None:
+    """py-spy on the sandbox (quiet, the full stack) under wrk, one endpoint at a time; raw files are kept."""
+    pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(pyspy).exists():
+        print("\nprofile: skipped, py-spy is not installed (pip install -e '.[bench]')")
+        return
+    folder = Path(tempfile.mkdtemp(prefix="lead-sandbox-profile-"))
+    kept = ROOT / "reports" / "profile"
+    kept.mkdir(parents=True, exist_ok=True)
+    receiver = Receiver(folder)
+    port = free_port()
+    target = Target("sandbox", sandbox_command(port, str(folder / "profile.db"), quiet=True, workers=1,
+                                               help_text=help_text), "/v1", port, folder / "sandbox.log")
+    print(f"\nprofile: py-spy (200 Hz) on the sandbox under wrk -t2 -c{connections}, {seconds} s per endpoint; "
+          f"raw stacks in {kept.relative_to(ROOT)}/")
+    try:
+        target.start()
+        assert target.process is not None
+        for label, (path, script) in ENDPOINTS.items():
+            raw = kept / f"{re.sub(r'[^a-z0-9]+', '-', label.lower()).strip('-')}.txt"
+            endpoint = target.subscribe(receiver) if label == WEBHOOK else None
+            spy = subprocess.Popen([pyspy, "record", "--pid", str(target.process.pid), "--rate", "200", "--duration",
+                                    str(seconds), "--format", "raw", "--output", str(raw), "--nonblocking"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wrk(target.url(path), seconds, connections, script)
+            spy.wait(timeout=seconds + 30)
+            if endpoint is not None:
+                target.unsubscribe(endpoint)
+            print(f"  {label}:")
+            if raw.exists():
+                summarize_profile(raw, 8)
+            else:
+                print(f"    py-spy wrote nothing (exit {spy.returncode}; it needs ptrace rights on the server)")
+    finally:
+        target.stop()
+        receiver.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def startup_bench(runs: int) -> None:
     """Start-up to the first 200 with every API (`serve`, the default configuration): on a new SQLite
     file (seeding included) and on an existing one (a restart), medians of `runs` starts."""
@@ -554,7 +639,8 @@ def main() -> int:
     parser.add_argument("--worker-rounds", type=int, default=2, help="rounds of the 1 vs 2 workers runs")
     parser.add_argument("--redis", default=None, help="also pass --redis URL to the PostgreSQL runs")
     parser.add_argument("--big", type=int, default=1_000_000, help="leads for the large cursor test")
-    parser.add_argument("--only", choices=("http", "pairs", "workers", "startup", "storage", "contract"), default=None)
+    parser.add_argument("--only", choices=("http", "pairs", "workers", "startup", "storage", "contract", "profile"),
+                        default=None, help="one part only; `profile` (py-spy per endpoint) runs only when asked")
     args = parser.parse_args()
     os.environ.setdefault("LEAD_SANDBOX_WEBHOOK_HOSTS", "loopback")
     help_text = serve_help()
@@ -568,6 +654,8 @@ def main() -> int:
         pair_rows = pairs_bench(args.rounds, args.seconds, args.connections, help_text)
     if args.only in (None, "http", "workers"):
         worker_rows = workers_bench(args.worker_rounds, args.seconds, args.connections, help_text, args.redis)
+    if args.only == "profile":
+        profile_bench(args.seconds, args.connections, help_text)
     if args.only in (None, "storage"):
         seeding_and_cursor_bench(args.big)
     if args.only in (None, "contract"):
