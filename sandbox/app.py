@@ -26,6 +26,7 @@ from sandbox.core.clock import Clock
 from sandbox.core.errors import SandboxError
 from sandbox.http.docs import SwaggerDocsMiddleware
 from sandbox.http.errors import connexion_handler
+from sandbox.http.journal import JournalMiddleware
 from sandbox.http.lean_app import LeanAsyncApp
 from sandbox.http.middleware import EdgeMiddleware, GateMiddleware, IdempotencyMiddleware
 from sandbox.runtime import Runtime, mount_for
@@ -74,6 +75,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
         runtime.worker.ensure_started()  # resume jobs left by a previous run at once
         yield
         await runtime.worker.stop()
+        await runtime.journal.stop()
 
     app = LeanAsyncApp(
         __name__,
@@ -97,6 +99,11 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
             docs_pages[parent + api.docs_path] = (spec["info"]["title"], first + "/openapi.json")
     runtime.mounts.sort(key=lambda mount: len(mount.prefix), reverse=True)
 
+    if config.journal:  # outermost: it times and records what the layers below answered
+        app.add_middleware(
+            JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime,
+            skip_prefixes=tuple(docs_pages),
+        )
     app.add_middleware(EdgeMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime)
     app.add_middleware(SwaggerDocsMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, pages=docs_pages)
     app.add_middleware(GateMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, runtime=runtime)

@@ -37,6 +37,8 @@ class Config:
     webhook_hosts: str = field(default_factory=lambda: os.environ.get("LEAD_SANDBOX_WEBHOOK_HOSTS", "any"))
     #: When set, /_sandbox requires `Authorization: Bearer <admin_token>`.
     admin_token: str | None = None
+    #: Keep the request journal (GET /_sandbox/requests, the inspector, the console log).
+    journal: bool = True
 
     @property
     def solo(self) -> bool:

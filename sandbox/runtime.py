@@ -14,6 +14,7 @@ from sandbox.apis.base import ApiDefinition
 from sandbox.config import Config
 from sandbox.core.clock import Clock
 from sandbox.core.ids import IdFactory
+from sandbox.core.journal import Journal
 from sandbox.core.ratelimit import RateLimiter
 from sandbox.core.store import Job, Store
 from sandbox.core.webhooks import DELIVER, attempt_delivery, publish
@@ -82,8 +83,10 @@ class Runtime:
     #: (pattern, base) for APIs whose tenant may be a path segment: /href/<slug>/api/... -> /href/api/...
     tenant_paths: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     worker: JobWorker = field(init=False)
+    journal: Journal = field(init=False)
 
     def __post_init__(self) -> None:
+        self.journal = Journal(self.store)
         handlers: dict[str, JobHandler] = {DELIVER: deliver}
         for api in self.apis.values():
             handlers.update(api.jobs)

@@ -308,3 +308,18 @@ async def clear_faults() -> Response:
     _rt().faults.clear()
     return _ok({"cleared": cleared})
 
+
+
+# --- the request journal -----------------------------------------------------------------------------
+async def list_requests(
+    api: str | None = None,
+    tenant: str | None = None,
+    status: str | None = None,
+    trace_id: str | None = None,
+    limit: int = 100,
+) -> Response:
+    try:
+        rows = _rt().journal.query(api=api, tenant=tenant, status=status, trace_id=trace_id, limit=limit)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field="status") from None
+    return _ok([entry for _, entry in rows])

@@ -81,6 +81,19 @@ CREATE TABLE IF NOT EXISTS jobs (
     state VARCHAR(16) NOT NULL  -- pending | running
 );
 CREATE INDEX IF NOT EXISTS ix_jobs_due ON jobs (state, due_at);
+CREATE TABLE IF NOT EXISTS request_journal (
+    -- What every request asked and got (GET /_sandbox/requests, the inspector, `lead-sandbox logs`).
+    -- seq orders it (newest first); tenant is '' for requests without one (control plane, unknown paths).
+    seq INTEGER NOT NULL PRIMARY KEY,
+    id VARCHAR(40) NOT NULL,
+    api VARCHAR(32) NOT NULL,
+    tenant VARCHAR(64) NOT NULL,
+    status INTEGER NOT NULL,
+    trace_id VARCHAR(64) NOT NULL,
+    data JSON NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_request_journal_tenant ON request_journal (api, tenant, seq);
+CREATE INDEX IF NOT EXISTS ix_request_journal_trace ON request_journal (trace_id);
 CREATE TABLE IF NOT EXISTS sandbox_meta (
     "key" VARCHAR(128) NOT NULL PRIMARY KEY,
     value JSON NOT NULL
@@ -378,6 +391,59 @@ class Store:
     def pending_jobs(self, api: str | None = None) -> list[Job]:
         where, params = ("WHERE api = ?", (api,)) if api is not None else ("", ())
         return [_job(row) for row in self._rows(f"SELECT {_JOB_COLUMNS} FROM jobs {where} ORDER BY due_at", params)]
+
+    # -- request journal ----------------------------------------------------------------------
+    def journal_append(self, rows: Sequence[tuple[str, str, str, int, str, bytes]]) -> None:
+        """Append (id, api, tenant, status, trace_id, data JSON) rows in one transaction (a flushed batch)."""
+        if rows:
+            with self.transaction() as conn:
+                conn.executemany(
+                    "INSERT INTO request_journal (id, api, tenant, status, trace_id, data) VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+
+    def journal_prune(self, api: str, tenant: str, keep: int) -> int:
+        """Keep the newest `keep` entries of one (api, tenant); returns how many were dropped."""
+        return self._run(
+            "DELETE FROM request_journal WHERE api = ? AND tenant = ? AND seq < ("
+            "SELECT seq FROM request_journal WHERE api = ? AND tenant = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+            (api, tenant, api, tenant, keep - 1),
+        )
+
+    def journal_list(
+        self,
+        *,
+        api: str | None = None,
+        tenant: str | None = None,
+        status_range: tuple[int, int] | None = None,
+        trace_id: str | None = None,
+        after_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[tuple[int, Any]]:
+        """(seq, entry) newest first; `after_seq` keeps only entries newer than a seq already seen."""
+        clauses, params = ["1 = 1"], []
+        for column, value in (("api", api), ("tenant", tenant), ("trace_id", trace_id)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if status_range is not None:
+            clauses.append("status BETWEEN ? AND ?")
+            params.extend(status_range)
+        if after_seq is not None:
+            clauses.append("seq > ?")
+            params.append(after_seq)
+        rows = self._rows(
+            f"SELECT seq, data FROM request_journal WHERE {' AND '.join(clauses)} ORDER BY seq DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [(row[0], _load(row[1])) for row in rows]
+
+    def record_kinds(self, api: str, tenant: str) -> list[tuple[str, int]]:
+        """(kind, count) of one tenant's records, by kind (the inspector's overview)."""
+        rows = self._rows(
+            "SELECT kind, count(*) FROM records WHERE api = ? AND tenant = ? GROUP BY kind ORDER BY kind", (api, tenant)
+        )
+        return [(row[0], int(row[1])) for row in rows]
 
     # -- reset --------------------------------------------------------------------------------
     def wipe(self, api: str | None = None, tenant: str | None = None) -> None:

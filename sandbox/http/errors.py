@@ -81,6 +81,7 @@ def neutral_body(error: E.SandboxError, trace_id: str) -> dict[str, Any]:
 def render(scope: MutableMapping[str, Any], exc: BaseException) -> tuple[int, bytes, dict[str, str]]:
     error = as_sandbox_error(exc)
     state = scope.setdefault("state", {})
+    state["error"] = error  # the request journal lists its violations
     trace_id = state.get("trace_id", "")
     mount = state.get("mount")
     body = mount.api.render_error(error, trace_id) if mount else neutral_body(error, trace_id)

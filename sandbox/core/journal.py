@@ -1,0 +1,282 @@
+"""The request journal: what every request asked and got, kept per tenant for the inspector, the
+console log, `GET /_sandbox/requests` and `lead-sandbox logs` (like WireMock's journal or Stripe's
+request logs).
+
+Cheap on the request path: a request only appends its raw parts (bytes as received, capped) to an
+in-memory list. A background task flushes that list every `FLUSH_SECONDS`: it masks secrets, decodes
+and truncates bodies, writes the batch to the store in one transaction (so every worker process reads
+every worker's requests) and hands the entries to listeners (the console log). A reader flushes first,
+so a test sees its own request at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core import jsonio
+from sandbox.core.clock import utc_iso
+
+if TYPE_CHECKING:
+    from sandbox.core.errors import SandboxError
+    from sandbox.core.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Bodies longer than this are cut (request and response each); the entry says how long they were.
+BODY_LIMIT = 8 * 1024
+#: Entries kept per (api, tenant); older ones are dropped as new ones arrive.
+KEEP_PER_TENANT = 1000
+FLUSH_SECONDS = 0.1
+#: Requests waiting for a flush; beyond this the oldest are dropped (a stalled store must not grow memory).
+MAX_PENDING = 20_000
+
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie", "set-cookie"})
+_SECRET_WORDS = ("secret", "token", "password", "api-key", "apikey", "signature")
+# A JSON member whose name says it holds a secret or a key ("key", "api_key", "signing_secret", …), but
+# not ids and last-four digits of keys, which are how a key is referred to.
+_SECRET_MEMBER = re.compile(
+    rb'("(?:[A-Za-z_]*_)?(?:key|secret|token|password|signature)"\s*:\s*)"([^"\\]*(?:\\.[^"\\]*)*)"', re.IGNORECASE
+)
+_SECRET_QUERY = re.compile(r"((?:^|&)(?:[A-Za-z_]*_)?(?:key|secret|token|password)=)([^&]*)", re.IGNORECASE)
+
+
+def mask(value: str) -> str:
+    """`hdr_test_marina_growth_admin_4f9c2a7b` -> `****2a7b`; short values lose everything."""
+    return "****" + value[-4:] if len(value) >= 12 else "****"
+
+
+def _mask_header(name: str, value: str) -> str:
+    if name in _SECRET_HEADERS or any(word in name for word in _SECRET_WORDS):
+        scheme, sep, rest = value.partition(" ")
+        if sep and scheme.lower() in ("bearer", "basic", "token"):
+            return f"{scheme} {mask(rest.strip())}"
+        return mask(value)
+    return value
+
+
+def _mask_body(body: bytes) -> bytes:
+    if b'"' not in body:
+        return body
+    return _SECRET_MEMBER.sub(lambda m: m.group(1) + b'"' + mask(m.group(2).decode("utf-8", "replace")).encode() + b'"', body)
+
+
+def mask_query(query: str) -> str:
+    return _SECRET_QUERY.sub(lambda m: m.group(1) + mask(m.group(2)), query) if "=" in query else query
+
+
+def headers_view(raw: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in raw:
+        name = key.decode("latin-1").lower()
+        text = _mask_header(name, value.decode("latin-1"))
+        out[name] = f"{out[name]}, {text}" if name in out else text
+    return out
+
+
+def body_view(body: bytes, size: int, content_type: str) -> Any:
+    """A body as the journal shows it: JSON as JSON, anything else as text, masked, cut past BODY_LIMIT."""
+    if size == 0:
+        return None
+    body = _mask_body(body[:BODY_LIMIT])
+    if size <= BODY_LIMIT and "json" in content_type:
+        try:
+            return jsonio.loads(body)
+        except ValueError:
+            pass
+    text = body.decode("utf-8", "replace")
+    if size > BODY_LIMIT:
+        text += f"… [truncated: {size} bytes]"
+    return text
+
+
+def violations_of(error: SandboxError) -> list[dict[str, Any]]:
+    """Every reason an error names: its list of field errors when it carries one, else its message."""
+    listed = getattr(error, "violations", None)
+    if not listed and isinstance(error.details, list):
+        listed = error.details
+    if listed:
+        return [dict(item) if isinstance(item, dict) else {"message": str(item)} for item in listed]
+    violation: dict[str, Any] = {"message": error.message}
+    if error.field:
+        violation["field"] = error.field
+    if error.code or error.kind:
+        violation["code"] = error.code or error.kind
+    return [violation]
+
+
+@dataclass(slots=True)
+class Captured:
+    """One request's raw parts, as the request path hands them over (no decoding there)."""
+
+    started: float  # wall time, seconds
+    duration_ms: float
+    api: str | None
+    tenant: str | None
+    method: str
+    path: str
+    query: bytes
+    status: int
+    trace_id: str
+    key_last4: str | None
+    request_headers: Sequence[tuple[bytes, bytes]]
+    request_body: bytes
+    request_size: int
+    response_headers: Sequence[tuple[bytes, bytes]]
+    response_body: bytes
+    response_size: int
+    violations: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _content_type(raw: Sequence[tuple[bytes, bytes]]) -> str:
+    for key, value in raw:
+        if key.lower() == b"content-type":
+            return value.decode("latin-1").lower()
+    return ""
+
+
+def entry_of(captured: Captured) -> dict[str, Any]:
+    """The JSON entry of `GET /_sandbox/requests` (design.md, "Seeing what happened")."""
+    c = captured
+    return {
+        "id": "req_" + c.trace_id.replace("-", "")[:24],
+        "at": utc_iso(datetime.fromtimestamp(c.started, UTC)),
+        "api": c.api,
+        "tenant": c.tenant,
+        "method": c.method,
+        "path": c.path,
+        "query": mask_query(c.query.decode("latin-1")),
+        "status": c.status,
+        "duration_ms": round(c.duration_ms, 2),
+        "trace_id": c.trace_id,
+        "key_last4": c.key_last4,
+        "request": {
+            "headers": headers_view(c.request_headers),
+            "body": body_view(c.request_body, c.request_size, _content_type(c.request_headers)),
+        },
+        "response": {
+            "headers": headers_view(c.response_headers),
+            "body": body_view(c.response_body, c.response_size, _content_type(c.response_headers)),
+        },
+        "violations": c.violations,
+    }
+
+
+def status_range(status: str | None) -> tuple[int, int] | None:
+    """`4xx` -> (400, 499), `404` -> (404, 404), None -> None; ValueError otherwise."""
+    if status is None:
+        return None
+    text = status.strip().lower()
+    if len(text) == 3 and text[0] in "12345" and text[1:] == "xx":
+        return int(text[0]) * 100, int(text[0]) * 100 + 99
+    if len(text) == 3 and text.isdigit():
+        return int(text), int(text)
+    raise ValueError(f"status takes a code like 404 or a class like 4xx, got {status!r}")
+
+
+Listener = Callable[[list[dict[str, Any]]], None]
+
+
+class Journal:
+    """Pending requests in memory, flushed in batches to the store by a background task."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        keep_per_tenant: int = KEEP_PER_TENANT,
+        flush_seconds: float = FLUSH_SECONDS,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.keep_per_tenant = keep_per_tenant
+        self.flush_seconds = flush_seconds
+        #: Wall time, not the sandbox clock: a log says when a request really came, even with time frozen.
+        self.wall = wall
+        self.listeners: list[Listener] = []
+        self.dropped = 0
+        self._pending: list[Captured] = []
+        self._since_prune: dict[tuple[str, str], int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def record(self, captured: Captured) -> None:
+        pending = self._pending
+        pending.append(captured)
+        if len(pending) > MAX_PENDING:
+            self.dropped += len(pending) - MAX_PENDING
+            del pending[: len(pending) - MAX_PENDING]
+
+    def flush(self) -> list[dict[str, Any]]:
+        """Write what is pending; returns the entries written (oldest first)."""
+        if not self._pending:
+            return []
+        batch, self._pending = self._pending, []
+        entries = [entry_of(captured) for captured in batch]
+        self.store.journal_append(
+            [
+                (e["id"], e["api"] or "", e["tenant"] or "", e["status"], e["trace_id"], jsonio.dumps_document(e))
+                for e in entries
+            ]
+        )
+        self._prune(entries)
+        for listener in self.listeners:
+            try:
+                listener(entries)
+            except Exception:  # a broken console must not lose the journal
+                log.exception("journal listener failed")
+        return entries
+
+    def _prune(self, entries: list[dict[str, Any]]) -> None:
+        # Pruning a group once per tenth of its budget keeps it at most 10% over, for one DELETE per many requests.
+        step = max(1, self.keep_per_tenant // 10)
+        for e in entries:
+            group = (e["api"] or "", e["tenant"] or "")
+            count = self._since_prune.get(group, 0) + 1
+            if count >= step:
+                self.store.journal_prune(*group, self.keep_per_tenant)
+                count = 0
+            self._since_prune[group] = count
+
+    def query(
+        self,
+        *,
+        api: str | None = None,
+        tenant: str | None = None,
+        status: str | None = None,
+        trace_id: str | None = None,
+        after_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[tuple[int, dict[str, Any]]]:
+        self.flush()
+        return self.store.journal_list(
+            api=api, tenant=tenant, status_range=status_range(status), trace_id=trace_id, after_seq=after_seq,
+            limit=limit,
+        )
+
+    def ensure_started(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._loop(), name="lead-sandbox-journal")
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_seconds)
+            try:
+                self.flush()
+            except Exception:
+                log.exception("journal flush failed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        self.flush()
