@@ -28,6 +28,8 @@ from sandbox.http.docs import SwaggerDocsMiddleware
 from sandbox.http.errors import connexion_handler
 from sandbox.http.journal import JournalMiddleware
 from sandbox.http.lean_app import LeanAsyncApp
+from sandbox.inspector import catalog
+from sandbox.inspector.web import InspectorMiddleware
 from sandbox.http.middleware import EdgeMiddleware, GateMiddleware, IdempotencyMiddleware
 from sandbox.runtime import Runtime, mount_for
 from sandbox.seeding import ensure_seeded
@@ -85,18 +87,16 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
         validate_responses=config.validate_responses,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=True),
     )
-    docs_pages: dict[str, tuple[str, str]] = {}
+    loaded: dict[str, dict[str, Any]] = {}
     for api in apis.values():
-        spec = specs.load_spec(api.spec_file)
+        spec = loaded[api.name] = specs.load_spec(api.spec_file)
         for base in api.bases(config.solo):
             app.add_api(specs.load_spec(api.spec_file), base_path=base, name=base, resolver=_resolver(api))
             runtime.mounts.append(mount_for(base, api, spec))
             if api.tenant_from_host:
                 runtime.add_tenant_path(base)
-        if api.docs_path:
-            first = api.bases(config.solo)[0]
-            parent = "" if config.solo else "/" + api.name
-            docs_pages[parent + api.docs_path] = (spec["info"]["title"], first + "/openapi.json")
+    runtime.catalog = catalog.build(config, apis)
+    docs_pages = catalog.docs_pages(runtime.catalog, loaded)
     runtime.mounts.sort(key=lambda mount: len(mount.prefix), reverse=True)
 
     if config.journal:  # outermost: it times and records what the layers below answered
@@ -106,6 +106,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
         )
     app.add_middleware(EdgeMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime)
     app.add_middleware(SwaggerDocsMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, pages=docs_pages)
+    app.add_middleware(InspectorMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, runtime=runtime)
     app.add_middleware(GateMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, runtime=runtime)
     # Before validation: a reused key with another payload is a conflict even when that payload is
     # invalid; validation errors are exceptions, so they are never stored (Stripe's rule).

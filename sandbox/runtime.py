@@ -84,6 +84,8 @@ class Runtime:
     tenant_paths: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     worker: JobWorker = field(init=False)
     journal: Journal = field(init=False)
+    #: the served APIs as the landing page lists them (sandbox.inspector.catalog.ApiInfo)
+    catalog: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.journal = Journal(self.store)

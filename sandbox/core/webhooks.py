@@ -216,7 +216,8 @@ async def attempt_delivery(
     started = time.perf_counter()
     try:
         response = await client.post(endpoint["url"], content=body, headers=headers, timeout=style.timeout_seconds)
-        attempt.update(status_code=response.status_code, error=None)
+        # what the receiver answered, for the inspector (bounded: a receiver may answer a whole page)
+        attempt.update(status_code=response.status_code, error=None, response=response.text[:500])
         ok = 200 <= response.status_code < 300
     except httpx.HTTPError as exc:
         attempt.update(status_code=None, error=f"{type(exc).__name__}: {exc}"[:300])

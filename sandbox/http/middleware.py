@@ -33,6 +33,18 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _cookie(scope: Scope, name: str) -> str:
+    from http.cookies import SimpleCookie
+
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(_header(scope, b"cookie") or "")
+    except Exception:  # noqa: BLE001 - a malformed Cookie header is simply no cookie
+        return ""
+    morsel = jar.get(name)
+    return morsel.value if morsel is not None else ""
+
+
 _HOST_SUFFIXES = (".localtest.me", ".localhost")
 
 
@@ -204,7 +216,10 @@ class GateMiddleware:
             return
         sent = _header(scope, b"authorization") or ""
         scheme, _, value = sent.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip(), token):
+        if scheme.lower() == "bearer" and hmac.compare_digest(value.strip(), token):
+            return
+        # The inspector's browser session (sandbox.inspector.web: same-site cookie set after the token was given)
+        if not hmac.compare_digest(_cookie(scope, "lead_sandbox_admin"), token):
             raise E.Unauthorized("The control plane needs `Authorization: Bearer <admin token>`")
 
     async def _with_fault(self, api: str, operation_id: str | None) -> None:
