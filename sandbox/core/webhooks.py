@@ -243,8 +243,12 @@ async def attempt_delivery(
     return delivery
 
 
-def delivery_view(delivery: dict[str, Any]) -> dict[str, Any]:
-    """A delivery as the APIs and the control plane show it (the body as JSON, not bytes)."""
+def delivery_view(delivery: dict[str, Any], *, with_responses: bool = False) -> dict[str, Any]:
+    """A delivery as the APIs and the control plane show it (the body as JSON, not bytes). What the
+    receiver answered is only for the inspector (`with_responses`): the vendors' delivery shapes have no
+    such field."""
     view = {k: v for k, v in delivery.items() if k != "body"}
     view["payload"] = jsonio.loads(delivery["body"])
+    if not with_responses:
+        view["attempts"] = [{k: v for k, v in a.items() if k != "response"} for a in delivery.get("attempts", ())]
     return view

@@ -178,7 +178,7 @@ class Inspector:
         found = []
         for delivery in deliveries.page(before_seq=None, limit=200).items:
             if any(record_id in delivery["body"] for record_id in ids):
-                found.append({"api": entry["api"], "tenant": entry["tenant"], **webhooks.delivery_view(delivery)})
+                found.append({"api": entry["api"], "tenant": entry["tenant"], **webhooks.delivery_view(delivery, with_responses=True)})
         return found
 
     async def webhooks(self, request: Request) -> Response:
@@ -191,7 +191,7 @@ class Inspector:
             for endpoint in store.collection(api, t.slug, "webhook_endpoints").all():
                 endpoints.append({"api": api, "tenant": t.slug, **{k: v for k, v in endpoint.items() if k != "secret"}})
             for delivery in store.collection(api, t.slug, "webhook_deliveries").page(before_seq=None, limit=PAGE_SIZE).items:
-                deliveries.append({"api": api, "tenant": t.slug, **webhooks.delivery_view(delivery)})
+                deliveries.append({"api": api, "tenant": t.slug, **webhooks.delivery_view(delivery, with_responses=True)})
         deliveries.sort(key=lambda d: d.get("created_at", ""), reverse=True)
         return self.render(
             request, "webhooks.html", endpoints=endpoints, deliveries=deliveries[:PAGE_SIZE], api_filter=api_filter
