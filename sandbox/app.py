@@ -21,6 +21,7 @@ from sandbox import spec as specs
 from sandbox.apis import registry
 from sandbox.apis.base import ApiDefinition
 from sandbox.config import Config
+from sandbox.console import ConsoleLog
 from sandbox.control import API as CONTROL_PLANE
 from sandbox.core.clock import Clock
 from sandbox.core.errors import SandboxError
@@ -100,6 +101,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
     runtime.mounts.sort(key=lambda mount: len(mount.prefix), reverse=True)
 
     if config.journal:  # outermost: it times and records what the layers below answered
+        if config.console_log is not None:
+            runtime.journal.listeners.append(ConsoleLog(config.console_log))
         app.add_middleware(
             JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime,
             skip_prefixes=tuple(docs_pages),

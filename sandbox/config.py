@@ -39,6 +39,8 @@ class Config:
     admin_token: str | None = None
     #: Keep the request journal (GET /_sandbox/requests, the inspector, the console log).
     journal: bool = True
+    #: Print one line per request on stdout: "text", "json" (JSON lines), or None (quiet; tests, `--quiet`).
+    console_log: str | None = None
 
     @property
     def solo(self) -> bool:

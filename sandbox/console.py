@@ -24,7 +24,7 @@ def reason(entry: dict[str, Any]) -> str:
     for violation in entry.get("violations") or ():
         field = violation.get("field")
         message = str(violation.get("message", "")).replace("\n", " ")
-        parts.append(f"{field}: {message}" if field and field not in message else message)
+        parts.append(f"{field}: {message}" if field and not message.startswith(field) else message)
     return "; ".join(parts)
 
 
