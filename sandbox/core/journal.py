@@ -96,19 +96,31 @@ def body_view(body: bytes, size: int, content_type: str) -> Any:
     return text
 
 
+def _violation(item: Any, code: str | None) -> dict[str, Any]:
+    if isinstance(item, dict):
+        violation = dict(item)
+    elif hasattr(item, "_asdict"):  # a (field, message) named tuple
+        violation = dict(item._asdict())
+    elif hasattr(item, "message"):
+        violation = {"field": getattr(item, "field", None), "message": item.message}
+    else:
+        violation = {"message": str(item)}
+    if violation.get("field") is None:
+        violation.pop("field", None)
+    if code:
+        violation.setdefault("code", code)
+    return violation
+
+
 def violations_of(error: SandboxError) -> list[dict[str, Any]]:
     """Every reason an error names: its list of field errors when it carries one, else its message."""
+    code = error.code or error.kind
     listed = getattr(error, "violations", None)
     if not listed and isinstance(error.details, list):
         listed = error.details
     if listed:
-        return [dict(item) if isinstance(item, dict) else {"message": str(item)} for item in listed]
-    violation: dict[str, Any] = {"message": error.message}
-    if error.field:
-        violation["field"] = error.field
-    if error.code or error.kind:
-        violation["code"] = error.code or error.kind
-    return [violation]
+        return [_violation(item, code) for item in listed]
+    return [_violation({"field": error.field, "message": error.message}, code)]
 
 
 @dataclass(slots=True)

@@ -138,7 +138,8 @@ class Inspector:
         if record is None:
             return self.render(request, "missing.html", 404, what=f"tenant {slug} of {api}")
         kinds = store.record_kinds(api, slug)
-        kind = request.query_params.get("kind") or (kinds[0][0] if kinds else "")
+        names = [name for name, _ in kinds]
+        kind = request.query_params.get("kind") or ("leads" if "leads" in names else names[0] if names else "")
         items = store.collection(api, slug, kind).page(before_seq=None, limit=PAGE_SIZE).items if kind else []
         recent = [entry for _, entry in self.runtime.journal.query(api=api, tenant=slug, limit=10)]
         definition = self.runtime.apis[api]

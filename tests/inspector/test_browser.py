@@ -162,3 +162,23 @@ def test_try_it_out_sends_the_prefilled_key(page, server):
     assert status == 200
     shot(page, "docs-hadar-crm", full_page=False)
 
+
+
+def test_trigger_reset_and_faults_from_the_pages(page, control, receiver):
+    endpoint = control.post(
+        "/webhooks", json={"api": "hadar", "tenant": MARINA, "url": receiver.url, "events": ["lead.created"]}
+    )
+    assert endpoint.status_code == 201, endpoint.text
+    page.goto(f"/_sandbox/ui/tenants/hadar/{MARINA}")
+    page.get_by_test_id("event-type").select_option("lead.created")
+    page.get_by_role("button", name="Trigger").click()
+    expect(page.locator("#flash")).to_contain_text("201")
+    receiver.wait(1)
+    page.goto("/_sandbox/ui/faults")
+    page.locator('input[name="operation_id"]').fill("listLeads")
+    page.get_by_role("button", name="Inject").click()
+    expect(page.locator("#faults")).to_contain_text("listLeads")
+    shot(page, "faults")
+    page.get_by_role("button", name="Clear all faults").click()
+    expect(page.locator("#faults")).to_contain_text("No faults armed")
+    assert control.get("/faults").json()["data"] == []

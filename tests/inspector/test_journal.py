@@ -3,6 +3,8 @@ violations, filters, retention per tenant."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pytest
 from conftest import MARINA, MARINA_ADMIN, PALM_ADMIN, bearer
 
@@ -107,6 +109,16 @@ def test_secrets_in_bodies_and_queries_are_masked():
 def test_violations_come_from_the_error_list_when_there_is_one():
     many = ValidationFailed("2 fields are invalid", details=[{"field": "a", "message": "x"}, {"field": "b", "message": "y"}])
     assert [v["field"] for v in J.violations_of(many)] == ["a", "b"]
+
+    class Violation(NamedTuple):
+        field: str | None
+        message: str
+
+    many.violations = [Violation("a", "x"), Violation(None, "the body is not an object")]
+    assert J.violations_of(many) == [
+        {"field": "a", "message": "x", "code": "validation"},
+        {"message": "the body is not an object", "code": "validation"},
+    ]
     one = ValidationFailed("name is required", field="name")
     assert J.violations_of(one) == [{"message": "name is required", "field": "name", "code": "validation"}]
 
