@@ -31,6 +31,7 @@ class LazyGroup(click.Group):
         "listen": "sandbox.cli.helpers:listen",
         "trigger": "sandbox.cli.helpers:trigger",
         "clock": "sandbox.cli.helpers:clock",
+        "logs": "sandbox.cli.logs:logs",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -42,6 +42,9 @@ def _known_api(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -
 @setting("--webhooks-loopback-only", is_flag=True, help="deliver webhooks only to loopback URLs (never off this machine)")
 @setting("--validate-responses", is_flag=True, help="check every response against the spec (costs CPU)")
 @setting("--admin-token", default=None, metavar="TOKEN", help="require `Authorization: Bearer TOKEN` on /_sandbox")
+@setting("--quiet", "-q", is_flag=True, help="no line per request on the console (the request journal keeps them)")
+@setting("--log-format", type=click.Choice(["text", "json"]), default="text",
+         help="the line per request: readable text (coloured on a terminal) or JSON lines")
 def serve(**options: Any) -> None:
     """Start the sandbox: every API on one port, seeded, keys printed, then `ready on http://HOST:PORT`."""
     config = _config(options)
@@ -66,6 +69,7 @@ def _config(options: dict[str, Any]) -> Config:
         rate_window=options["rate_window"],
         webhook_hosts="loopback" if options["webhooks_loopback_only"] else "any",
         admin_token=options["admin_token"],
+        console_log=None if options["quiet"] else options["log_format"],
     )
 
 
@@ -123,10 +127,7 @@ def run(config: Config, listener: socket.socket) -> None:
     click.echo(f"lead-sandbox: {len(vendors)} API(s), store {config.db}, seed {config.seed}")
     print_table(key_rows(config, runtime), origin)
     click.echo(f"control plane: {origin}/_sandbox (openapi.json there)")
-    for api in vendors:
-        if api.docs_path:
-            parent = "" if config.solo else f"/{api.name}"
-            click.echo(f"docs ({api.title}): {origin}{parent}{api.docs_path}/")
+    click.echo(f"API docs, specs and keys: {origin}/   inspector: {origin}/_sandbox/ui/")
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: Any = None) -> None:
