@@ -39,7 +39,8 @@ else:
     MISSING = ""
 
 
-expect.set_options(timeout=30_000) if sync_playwright is not None else None  # waits, not timings: a slow machine still passes
+if sync_playwright is not None:
+    expect.set_options(timeout=30_000)  # waits, not timings: a loaded machine still passes
 
 
 @pytest.fixture(scope="module")
