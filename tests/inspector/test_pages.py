@@ -9,7 +9,7 @@ import httpx
 import pytest
 from conftest import MARINA, MARINA_ADMIN, bearer
 
-from contracts.sandbox_server import running_sandbox
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.config import Config
 
 APIS = ("hadar", "hadar-crm", "leaditio", "askad", "href")

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from contracts.sandbox_server import free_port
+from sandbox.contracts.sandbox_server import free_port
 
 ADMIN = "hdr_test_marina_growth_admin_4f9c2a7b"
 
