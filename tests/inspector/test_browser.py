@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import MARINA, MARINA_ADMIN
+from conftest import MARINA, MARINA_ADMIN, wait_for
 
 from sandbox.core.clock import parse_iso
 
@@ -97,7 +97,11 @@ def test_a_failed_delivery_is_redelivered_from_the_page(page, client, control, m
     created = client.post("/leads", json={"name": "Redelivery Lead", "phone": "+971500000077"})
     assert created.status_code == 201, created.text
     receiver.wait(1)
-    delivery = next(d for d in control.get("/deliveries").json()["data"] if d["attempts"])
+
+    def attempted() -> list[dict]:  # the attempt is stored once the receiver's answer is back
+        return [d for d in control.get("/deliveries").json()["data"] if d["attempts"]]
+
+    delivery = wait_for(attempted, timeout=30)[0]
     page.goto("/_sandbox/ui/webhooks")
     row = page.get_by_test_id(f"delivery-{delivery['id']}")
     expect(row.get_by_test_id("state")).not_to_have_text("succeeded")
