@@ -642,35 +642,32 @@ def main() -> int:
     parser.add_argument("--only", choices=("http", "pairs", "workers", "startup", "storage", "contract", "profile"),
                         default=None, help="one part only; `profile` (py-spy per endpoint) runs only when asked")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows under `make | tee`
     os.environ.setdefault("LEAD_SANDBOX_WEBHOOK_HOSTS", "loopback")
     help_text = serve_help()
-    pair_rows: list[str] = []
-    worker_rows: list[str] = []
     # Start-up first, on a quiet machine: right after the load runs, the write-back of their database
     # slowed it by a third.
     if args.only in (None, "startup"):
         startup_bench(5)
     if args.only in (None, "http", "pairs"):
         pair_rows = pairs_bench(args.rounds, args.seconds, args.connections, help_text)
+        print("\nmarkdown (README, Performance):\n")  # printed at once: the rest of the run takes minutes
+        print("| endpoint | pair | sandbox req/s | Prism req/s | sandbox / Prism | sandbox p50 / p99 ms "
+              "| Prism p50 / p99 ms | CPU ms/req sandbox / Prism |")
+        print("|---|---|---|---|---|---|---|---|")
+        print("\n".join(pair_rows))
     if args.only in (None, "http", "workers"):
         worker_rows = workers_bench(args.worker_rounds, args.seconds, args.connections, help_text, args.redis)
+        print("\nmarkdown (README, Performance):\n")
+        print("| endpoint | sandbox | req/s | vs 1 worker | p50 / p99 ms | CPU ms/req |")
+        print("|---|---|---|---|---|---|")
+        print("\n".join(worker_rows))
     if args.only == "profile":
         profile_bench(args.seconds, args.connections, help_text)
     if args.only in (None, "storage"):
         seeding_and_cursor_bench(args.big)
     if args.only in (None, "contract"):
         contract_durations(25)
-    if pair_rows or worker_rows:  # for the README's Performance section
-        print("\nmarkdown:")
-    if pair_rows:
-        print("\n| endpoint | pair | sandbox req/s | Prism req/s | sandbox / Prism | sandbox p50 / p99 ms "
-              "| Prism p50 / p99 ms | CPU ms/req sandbox / Prism |")
-        print("|---|---|---|---|---|---|---|---|")
-        print("\n".join(pair_rows))
-    if worker_rows:
-        print("\n| endpoint | sandbox | req/s | vs 1 worker | p50 / p99 ms | CPU ms/req |")
-        print("|---|---|---|---|---|---|")
-        print("\n".join(worker_rows))
     return 0
 
 
