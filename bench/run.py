@@ -65,7 +65,7 @@ def clean_env() -> dict[str, str]:
 def serve_help() -> str:
     """`serve --help` of this checkout: which options (--quiet, --workers, …) it has."""
     done = subprocess.run([sys.executable, "-m", "sandbox", "serve", "--help"], capture_output=True, text=True,
-                          timeout=60, env=clean_env(), check=False)
+                          timeout=60, env=clean_env(), check=False, cwd=tempfile.gettempdir())
     return done.stdout + done.stderr
 
 
@@ -78,6 +78,8 @@ class Target:
     log: Path
     kind: str = "sandbox"  # or "prism"
     workers: int = 1
+    #: On PostgreSQL, the server processes serving this database work for the sandbox: their CPU counts too.
+    pg_database: str | None = None
     process: subprocess.Popen[bytes] | None = None
     startup: float = 0.0
     results: dict[str, list[dict[str, float]]] = field(default_factory=dict)
@@ -123,7 +125,7 @@ class Target:
         return [parent, *parent.children(recursive=True)]
 
     def cpu_seconds(self) -> float:
-        return tree_cpu(self.processes())
+        return tree_cpu(self.processes() + (postgres_backends(self.pg_database) if self.pg_database else []))
 
     def peak_rss_mb(self) -> tuple[float, float]:
         """(largest process, whole tree) peak RSS in MB."""
@@ -167,6 +169,19 @@ def tree_cpu(procs: list[psutil.Process]) -> float:
         except psutil.NoSuchProcess:
             pass
     return total
+
+
+def postgres_backends(database: str) -> list[psutil.Process]:
+    done = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atqc",
+                           f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'"],
+                          capture_output=True, text=True, timeout=30, check=False)
+    procs = []
+    for pid in done.stdout.split():
+        try:
+            procs.append(psutil.Process(int(pid)))
+        except (psutil.NoSuchProcess, ValueError):
+            pass
+    return procs
 
 
 def peak_rss(proc: psutil.Process) -> float:
@@ -403,7 +418,8 @@ def workers_bench(rounds: int, seconds: int, connections: int, help_text: str, r
     folder = Path(tempfile.mkdtemp(prefix="lead-sandbox-workers-"))
     print(f"\nworkers: the sandbox (quiet) with 1 and 2 workers, wrk -t2 -c{connections}, {seconds} s x {rounds} "
           f"interleaved rounds, medians. wrk runs on the same {CORES} cores as the workers, so a second worker "
-          f"competes with wrk for them: read the gain as a lower bound")
+          f"competes with wrk for them: read the gain as a lower bound. On PostgreSQL, CPU ms/req includes the "
+          f"PostgreSQL server processes serving the sandbox (they run on the same cores)")
     has_workers = "--workers" in help_text
     if not has_workers:
         print("  --workers 2: skipped, this checkout's `serve` has no --workers (issue 14, the team helper's work)")
@@ -424,7 +440,8 @@ def workers_bench(rounds: int, seconds: int, connections: int, help_text: str, r
             port, name = free_port(), f"{db_label} w{n}"
             targets.append(Target(name, sandbox_command(port, db, quiet=True, workers=n, help_text=help_text,
                                                         redis=redis if db_label == "PostgreSQL" else None),
-                                  "/v1", port, folder / f"{name.replace(' ', '-')}.log", workers=n))
+                                  "/v1", port, folder / f"{name.replace(' ', '-')}.log", workers=n,
+                                  pg_database=pg_names[-1] if db_label == "PostgreSQL" else None))
     rows: list[str] = []
     try:
         running = start_all(targets)
