@@ -255,12 +255,11 @@ class Journal:
             return []
         batch, self._pending = self._pending, []
         entries = [entry_of(captured) for captured in batch]
-        self.store.journal_append(
-            [
-                (e["id"], e["api"] or "", e["tenant"] or "", e["status"], e["trace_id"], jsonio.dumps_document(e))
-                for e in entries
-            ]
-        )
+        rows: list[tuple[str, str, str, int, str, str]] = [
+            (e["id"], e["api"] or "", e["tenant"] or "", e["status"], e["trace_id"], jsonio.dumps_document(e))
+            for e in entries
+        ]
+        self.store.journal_append(rows)
         self._prune(entries)
         for listener in self.listeners:
             try:

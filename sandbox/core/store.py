@@ -393,7 +393,7 @@ class Store:
         return [_job(row) for row in self._rows(f"SELECT {_JOB_COLUMNS} FROM jobs {where} ORDER BY due_at", params)]
 
     # -- request journal ----------------------------------------------------------------------
-    def journal_append(self, rows: Sequence[tuple[str, str, str, int, str, bytes]]) -> None:
+    def journal_append(self, rows: Sequence[tuple[str, str, str, int, str, str]]) -> None:
         """Append (id, api, tenant, status, trace_id, data JSON) rows in one transaction (a flushed batch)."""
         if rows:
             with self.transaction() as conn:
@@ -421,7 +421,8 @@ class Store:
         limit: int = 100,
     ) -> list[tuple[int, Any]]:
         """(seq, entry) newest first; `after_seq` keeps only entries newer than a seq already seen."""
-        clauses, params = ["1 = 1"], []
+        clauses: list[str] = ["1 = 1"]
+        params: list[Any] = []
         for column, value in (("api", api), ("tenant", tenant), ("trace_id", trace_id)):
             if value is not None:
                 clauses.append(f"{column} = ?")

@@ -157,7 +157,10 @@ class Inspector:
             status_range(filters["status"])
         except ValueError as exc:
             error, filters["status"] = str(exc), None
-        rows = self.runtime.journal.query(**filters, trace_id=trace_id, limit=1 if trace_id else PAGE_SIZE)
+        rows = self.runtime.journal.query(
+            api=filters["api"], tenant=filters["tenant"], status=filters["status"], trace_id=trace_id,
+            limit=1 if trace_id else PAGE_SIZE,
+        )
         entries = [entry for _, entry in rows]
         if trace_id:
             if not entries:
