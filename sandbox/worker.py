@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 JobHandler = Callable[["Runtime", Job], Awaitable[Any]]
 POLL_SECONDS = 0.1
+#: How long a claimed job is this worker's: longer than any handler runs (a webhook attempt times out
+#: after 30 s). A worker killed mid-job leaves its claim to run out; then any worker runs the job again.
+LEASE_SECONDS = 60.0
 
 
 class JobWorker:
@@ -32,6 +35,7 @@ class JobWorker:
         # One batch at a time: a caller of run_due (the control plane advancing the clock) waits for
         # the batch in flight, so when it returns every job due by then has run.
         self._lock = asyncio.Lock()
+        self._running: set[str] = set()
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -44,10 +48,13 @@ class JobWorker:
         """Start the loop on the running event loop (idempotent; called by lifespan and per request)."""
         if self._task is not None and not self._task.done():
             return
-        self.runtime.store.requeue_running_jobs()
+        # No requeue of `running` jobs here: on a shared database they may be another live worker's.
+        # Claims are leases; those of a dead worker run out (LEASE_SECONDS) and are claimed again.
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="lead-sandbox-jobs")
 
     async def stop(self) -> None:
+        """Graceful shutdown: jobs in flight are cancelled and their claims handed back at once, so
+        another worker (or the next start) runs them; nothing waits for a lease to run out."""
         if self._task is not None:
             self._task.cancel()
             try:
@@ -55,6 +62,9 @@ class JobWorker:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        if self._running:
+            self.runtime.store.release_jobs(sorted(self._running))
+            self._running.clear()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -71,12 +81,19 @@ class JobWorker:
     async def run_due(self) -> int:
         """Run every job due now (by the sandbox clock), concurrently; returns how many ran."""
         async with self._lock:
-            jobs = self.runtime.store.claim_due_jobs(self.runtime.clock.now_iso())
+            jobs = self.claim_due()
             if jobs:
                 await asyncio.gather(*(self._run(job) for job in jobs))
             return len(jobs)
 
+    def claim_due(self) -> list[Job]:
+        clock = self.runtime.clock
+        return self.runtime.store.claim_due_jobs(
+            clock.now_iso(), wall_now=clock.wall().timestamp(), lease_seconds=LEASE_SECONDS
+        )
+
     async def _run(self, job: Job) -> None:
+        self._running.add(job.id)
         handler = self.handlers.get(job.kind)
         try:
             if handler is None:
@@ -85,5 +102,6 @@ class JobWorker:
                 await handler(self.runtime, job)
         except Exception:
             log.exception("job %s (%s) failed", job.id, job.kind)
-        finally:
-            self.runtime.store.finish_job(job.id)
+        # Not reached when shutdown cancels the run: stop() then hands the claim back.
+        self.runtime.store.finish_job(job.id)
+        self._running.discard(job.id)

@@ -90,9 +90,17 @@ def bind(host: str, port: int) -> socket.socket:
 
 def check_db(db: str) -> None:
     """An unusable --db is one line here, not a traceback from the seeding child or the app."""
-    from sandbox.core.store import MEMORY_URLS, sqlite_path
+    from sandbox.core.store import MEMORY_URLS, is_postgres, sqlite_path
 
     if db in MEMORY_URLS:
+        return
+    if is_postgres(db):
+        try:
+            import psycopg
+
+            psycopg.connect(db, connect_timeout=5).close()
+        except Exception as exc:  # noqa: BLE001 - whatever psycopg says, in one line
+            raise CliError(f"--db {db}: cannot connect to PostgreSQL ({str(exc).strip().splitlines()[0]})") from None
         return
     try:
         path = sqlite_path(db)
@@ -165,11 +173,11 @@ def seed_in_background(config: Config) -> int | None:
     API, and the machine has a second core. The child claims each API's seeding marker as `create_app`
     would, so whichever process gets there first seeds and the other waits (`seeding.seed_missing`).
     Returns the child's pid, or None where there is nothing to overlap (memory, no fork)."""
-    from sandbox.core.store import MEMORY_URLS, sqlite_path
+    from sandbox.core.store import MEMORY_URLS, check_url
 
     if config.db in MEMORY_URLS or not hasattr(os, "fork"):
         return None
-    sqlite_path(config.db)  # an unusable URL is the caller's error, not the child's
+    check_url(config.db)  # an unusable URL is the caller's error, not the child's
     sys.stdout.flush()
     pid = os.fork()
     if pid != 0:

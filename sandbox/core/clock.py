@@ -37,6 +37,10 @@ class Clock:
         self._frozen_at: datetime | None = None
         self._lock = threading.Lock()
 
+    def wall(self) -> datetime:
+        """Wall time from the injected source: leases and rate windows, which must not jump with tests."""
+        return self._source()
+
     def now(self) -> datetime:
         frozen = self._frozen_at
         if frozen is not None:

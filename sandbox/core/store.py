@@ -1,104 +1,31 @@
-"""The one store: tenants, keys, records, idempotency entries and jobs, every read and write keyed by
-(api, tenant). Embedded SQLite: a file by default (state survives restarts and is shared by the worker
-processes of one `serve`), `memory` for tests.
+"""The one store: tenants, keys, records, idempotency entries, jobs, clocks, faults and rate-limit windows,
+every read and write keyed by (api, tenant). Everything workers must agree on lives here, so N worker
+processes over one database behave as one sandbox.
 
-The standard library's `sqlite3`, with fixed SQL and bound parameters. SQLAlchemy Core did this job
-until the benchmark profile showed its engine, pool and result layers costing 100-250 microseconds per
-query against 6-80 for the query itself (`make bench`, README "Performance").
+Two engines behind this one class (`sandbox.core.dialects`): SQLite by default (a file; `memory` for
+tests) and PostgreSQL for a team deployment (`postgresql://…`). Each method is written once, in SQL both
+engines run, with bound parameters. The standard library's `sqlite3` rather than an ORM: SQLAlchemy Core
+did this job until the benchmark profile showed its engine, pool and result layers costing 100-250
+microseconds per query against 6-80 for the query itself (`make bench`, README "Performance").
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import orjson
 
 from sandbox.core import jsonio
+from sandbox.core.dialects import MEMORY_URLS, Connection, Dialect, check_url, dialect_for, is_postgres, sqlite_path
+from sandbox.core.migrations import migrate
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tenants (
-    api VARCHAR(32) NOT NULL,
-    slug VARCHAR(64) NOT NULL,
-    name VARCHAR(200) NOT NULL,
-    plan VARCHAR(32) NOT NULL,
-    data JSON NOT NULL,
-    created_at VARCHAR(32) NOT NULL,
-    PRIMARY KEY (api, slug)
-);
-CREATE TABLE IF NOT EXISTS api_keys (
-    key_hash VARCHAR(64) NOT NULL PRIMARY KEY,  -- SHA-256 hex; the key itself is never stored
-    api VARCHAR(32) NOT NULL,
-    tenant VARCHAR(64) NOT NULL,
-    role VARCHAR(32) NOT NULL,
-    plan VARCHAR(32) NOT NULL,
-    last4 VARCHAR(4) NOT NULL,
-    label VARCHAR(200) NOT NULL DEFAULT '',
-    created_at VARCHAR(32) NOT NULL,
-    revoked_at VARCHAR(32)
-);
-CREATE INDEX IF NOT EXISTS ix_api_keys_tenant ON api_keys (api, tenant);
-CREATE TABLE IF NOT EXISTS records (
-    -- seq orders every list (newest first) and is what cursors point at: inserts never move it.
-    seq INTEGER NOT NULL PRIMARY KEY,
-    api VARCHAR(32) NOT NULL,
-    tenant VARCHAR(64) NOT NULL,
-    kind VARCHAR(32) NOT NULL,
-    id VARCHAR(64) NOT NULL,
-    created_at VARCHAR(32) NOT NULL,
-    data JSON NOT NULL,
-    CONSTRAINT uq_records_id UNIQUE (api, tenant, kind, id)
-);
-CREATE INDEX IF NOT EXISTS ix_records_scan ON records (api, tenant, kind, seq);
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-    api VARCHAR(32) NOT NULL,
-    tenant VARCHAR(64) NOT NULL,
-    "key" VARCHAR(255) NOT NULL,
-    fingerprint VARCHAR(64) NOT NULL,
-    state VARCHAR(16) NOT NULL,  -- pending | done
-    status INTEGER,
-    headers JSON,
-    body BLOB,
-    created_at VARCHAR(32) NOT NULL,
-    expires_at VARCHAR(32) NOT NULL,
-    PRIMARY KEY (api, tenant, "key")
-);
-CREATE TABLE IF NOT EXISTS jobs (
-    -- Timed work that must survive a restart: webhook attempts, message status changes.
-    id VARCHAR(64) NOT NULL PRIMARY KEY,
-    api VARCHAR(32) NOT NULL,
-    tenant VARCHAR(64) NOT NULL,
-    kind VARCHAR(64) NOT NULL,
-    due_at VARCHAR(32) NOT NULL,
-    payload JSON NOT NULL,
-    state VARCHAR(16) NOT NULL  -- pending | running
-);
-CREATE INDEX IF NOT EXISTS ix_jobs_due ON jobs (state, due_at);
-CREATE TABLE IF NOT EXISTS request_journal (
-    -- What every request asked and got (GET /_sandbox/requests, the inspector, `lead-sandbox logs`).
-    -- seq orders it (newest first); tenant is '' for requests without one (control plane, unknown paths).
-    seq INTEGER NOT NULL PRIMARY KEY,
-    id VARCHAR(40) NOT NULL,
-    api VARCHAR(32) NOT NULL,
-    tenant VARCHAR(64) NOT NULL,
-    status INTEGER NOT NULL,
-    trace_id VARCHAR(64) NOT NULL,
-    data JSON NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ix_request_journal_tenant ON request_journal (api, tenant, seq);
-CREATE INDEX IF NOT EXISTS ix_request_journal_trace ON request_journal (trace_id);
-CREATE TABLE IF NOT EXISTS sandbox_meta (
-    "key" VARCHAR(128) NOT NULL PRIMARY KEY,
-    value JSON NOT NULL
-);
-"""
+__all__ = ["MEMORY_URLS", "check_url", "is_postgres", "sqlite_path", "Store", "Collection", "Condition", "Job"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,21 +87,6 @@ class IdempotencyEntry:
     expires_at: str
 
 
-MEMORY_URLS = frozenset({"memory", ":memory:", "sqlite://", "sqlite:///:memory:"})
-
-
-def sqlite_path(url: str) -> str:
-    """`memory`, a file path, or an `sqlite:///path` URL -> what `sqlite3.connect` takes."""
-    if url in MEMORY_URLS:
-        return ":memory:"
-    if url.startswith("sqlite:///"):
-        url = url[len("sqlite:///"):]
-    elif "://" in url:
-        raise ValueError(f"unsupported database URL {url!r}: the sandbox stores in SQLite (a path, sqlite:///path or memory)")
-    Path(url).parent.mkdir(parents=True, exist_ok=True)
-    return url
-
-
 def _dump(value: Any) -> str:
     return jsonio.dumps_document(value)
 
@@ -187,39 +99,52 @@ _KEY_COLUMNS = "key_hash, api, tenant, role, plan, last4, label, created_at, rev
 _TENANT_COLUMNS = "api, slug, name, plan, data, created_at"
 
 
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    """A test clock as stored: an offset from wall time in milliseconds, or frozen at an instant."""
+
+    offset_ms: int = 0
+    frozen_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRecord:
+    seq: int
+    api: str
+    operation_id: str
+    status: int | None
+    remaining: int
+    latency_ms: int
+
+
+#: the clock row of every tenant that has none of its own
+ALL_TENANTS = ("", "")
+
+
 class Store:
     """Tenant-keyed persistence. Every method takes `api` and `tenant` first (LocalStack-style)."""
 
     def __init__(self, url: str = "memory") -> None:
         self.url = url
-        path = sqlite_path(url)
-        self.in_memory = path == ":memory:"
-        # Autocommit mode: single statements commit on their own; writes of several statements take the
-        # write lock up front (BEGIN IMMEDIATE), so two processes never deadlock upgrading a read lock.
-        # timeout: how long a writer waits for another process's transaction (SQLite's busy timeout).
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
-        # One connection per store, shared by the event loop and the webhook worker's thread.
+        self.dialect: Dialect = dialect_for(url)
+        self._conn: Connection = self.dialect.connect(url)
+        self.in_memory = not is_postgres(url) and sqlite_path(url) == ":memory:"
+        self.backend = self.dialect.name
+        # One connection per store, shared by the event loop and the threads of in-process servers.
         self._lock = threading.RLock()
-        if not self.in_memory:
-            # WAL + NORMAL: durable across restarts, readers never block the writer, no fsync per request.
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            # Reads straight from the mapped file instead of a read() per page: cursor pages deep in a
-            # tenant of a million leads stay as fast as in a small one (`make bench`).
-            self._conn.execute("PRAGMA mmap_size=268435456")
         with self._lock:
-            self._conn.executescript(SCHEMA)
+            self.schema_version = migrate(self._conn, self.dialect)
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction holding SQLite's write lock from the start."""
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction, holding SQLite's write lock from the start (PostgreSQL: row locks)."""
         with self._lock:
             conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(self.dialect.begin_write)
             try:
                 yield conn
             except BaseException:
@@ -229,16 +154,27 @@ class Store:
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+            return self._conn.execute(sql, params).fetchall()  # type: ignore[no-any-return]
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         with self._lock:
             return self._conn.execute(sql, params).fetchone()
 
+    def _returning(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first row of a write's RETURNING; every row is fetched, so SQLite finishes (commits) the
+        statement now rather than when the cursor is collected."""
+        with self._lock:
+            rows = self._conn.execute(sql, params).fetchall()
+        return rows[0] if rows else None
+
     def _run(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One write statement (atomic on its own); the number of rows it changed."""
         with self._lock:
-            return self._conn.execute(sql, params).rowcount
+            return int(self._conn.execute(sql, params).rowcount)
+
+    def ping(self) -> None:
+        """Raises when the database cannot answer (health checks)."""
+        self._one("SELECT 1")
 
     # -- meta ---------------------------------------------------------------------------------
     def get_meta(self, key: str) -> Any:
@@ -246,7 +182,10 @@ class Store:
         return _load(row[0]) if row else None
 
     def set_meta(self, key: str, value: Any) -> None:
-        self._run('INSERT OR REPLACE INTO sandbox_meta ("key", value) VALUES (?, ?)', (key, _dump(value)))
+        self._run(
+            'INSERT INTO sandbox_meta ("key", value) VALUES (?, ?) ON CONFLICT ("key") DO UPDATE SET value = excluded.value',
+            (key, _dump(value)),
+        )
 
     def delete_meta(self, key: str) -> bool:
         return self._run('DELETE FROM sandbox_meta WHERE "key" = ?', (key,)) > 0
@@ -258,21 +197,25 @@ class Store:
     def next_count(self, key: str) -> int:
         """0, 1, 2… on successive calls, across processes and restarts (one write transaction)."""
         with self.transaction() as conn:
-            row = conn.execute('SELECT value FROM sandbox_meta WHERE "key" = ?', (key,)).fetchone()
-            count = 0 if row is None else int(_load(row[0])["count"]) + 1
             # an object, not a bare number: SQLite's JSON column has numeric affinity and would store 1 as 1
-            conn.execute('INSERT OR REPLACE INTO sandbox_meta ("key", value) VALUES (?, ?)',
-                         (key, _dump({"count": count})))
+            conn.execute('INSERT INTO sandbox_meta ("key", value) VALUES (?, ?) ON CONFLICT ("key") DO NOTHING',
+                         (key, _dump({"count": -1})))
+            row = conn.execute(f'SELECT value FROM sandbox_meta WHERE "key" = ?{self.dialect.for_update}', (key,)).fetchone()
+            count = int(_load(row[0])["count"]) + 1
+            conn.execute('UPDATE sandbox_meta SET value = ? WHERE "key" = ?', (_dump({"count": count}), key))
         return count
 
     def claim_meta(self, key: str, value: Any) -> bool:
         """Insert `key` unless it exists; True when this call inserted it (a cross-process claim)."""
-        return self._run('INSERT OR IGNORE INTO sandbox_meta ("key", value) VALUES (?, ?)', (key, _dump(value))) > 0
+        return self._run(
+            'INSERT INTO sandbox_meta ("key", value) VALUES (?, ?) ON CONFLICT ("key") DO NOTHING', (key, _dump(value))
+        ) > 0
 
     # -- tenants ------------------------------------------------------------------------------
     def put_tenant(self, tenant: TenantRecord) -> None:
         self._run(
-            f"INSERT OR REPLACE INTO tenants ({_TENANT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO tenants ({_TENANT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (api, slug) DO UPDATE SET "
+            "name = excluded.name, plan = excluded.plan, data = excluded.data, created_at = excluded.created_at",
             (tenant.api, tenant.slug, tenant.name, tenant.plan, _dump(tenant.data), tenant.created_at),
         )
 
@@ -284,6 +227,21 @@ class Store:
         where, params = ("WHERE api = ?", (api,)) if api is not None else ("", ())
         rows = self._rows(f"SELECT {_TENANT_COLUMNS} FROM tenants {where} ORDER BY api, created_at", params)
         return [_tenant(row) for row in rows]
+
+    def set_tenant_ttl(self, api: str, slug: str, expires_at: float) -> None:
+        self._run(
+            "INSERT INTO tenant_ttls (api, slug, expires_at) VALUES (?, ?, ?) ON CONFLICT (api, slug) "
+            "DO UPDATE SET expires_at = excluded.expires_at",
+            (api, slug, expires_at),
+        )
+
+    def tenant_ttl(self, api: str, slug: str) -> float | None:
+        row = self._one("SELECT expires_at FROM tenant_ttls WHERE api = ? AND slug = ?", (api, slug))
+        return None if row is None else float(row[0])
+
+    def expired_tenants(self, wall_now: float) -> list[tuple[str, str]]:
+        rows = self._rows("SELECT api, slug FROM tenant_ttls WHERE expires_at <= ? ORDER BY expires_at", (wall_now,))
+        return [(row[0], row[1]) for row in rows]
 
     # -- keys ---------------------------------------------------------------------------------
     def add_key(self, key: KeyRecord) -> None:
@@ -333,24 +291,26 @@ class Store:
     ) -> IdempotencyEntry | None:
         """Claim `key` for a request. Returns None when claimed, else the live entry that holds it.
 
-        The read and the insert share one write transaction, so concurrent requests (even from several
-        worker processes on one database) cannot both run the handler.
-        """
+        One upsert claims an absent or expired key atomically, so concurrent requests (even from several
+        worker processes on one database) cannot both run the handler; a live entry is left as it is."""
         scope = (api, tenant, key)
         with self.transaction() as conn:
+            claimed = conn.execute(
+                'INSERT INTO idempotency_keys (api, tenant, "key", fingerprint, state, created_at, expires_at) '
+                "VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (api, tenant, \"key\") DO UPDATE SET "
+                "fingerprint = excluded.fingerprint, state = 'pending', status = NULL, headers = NULL, body = NULL, "
+                "created_at = excluded.created_at, expires_at = excluded.expires_at "
+                "WHERE idempotency_keys.expires_at <= excluded.created_at",
+                (*scope, fingerprint, now, expires_at),
+            ).rowcount
+            if claimed:
+                return None
             row = conn.execute(
                 'SELECT fingerprint, state, status, headers, body, expires_at FROM idempotency_keys '
                 'WHERE api = ? AND tenant = ? AND "key" = ?',
                 scope,
             ).fetchone()
-            if row is not None and row[5] > now:
-                return IdempotencyEntry(row[0], row[1], row[2], _load(row[3]), row[4], row[5])
-            conn.execute(  # expired or absent: the key is (again) this request's
-                'INSERT OR REPLACE INTO idempotency_keys (api, tenant, "key", fingerprint, state, created_at, '
-                "expires_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-                (*scope, fingerprint, now, expires_at),
-            )
-        return None
+        return IdempotencyEntry(row[0], row[1], row[2], _load(row[3]), _bytes(row[4]), row[5])
 
     def idempotency_complete(
         self, api: str, tenant: str, key: str, status: int, headers: dict[str, str], body: bytes
@@ -371,22 +331,49 @@ class Store:
             (job.id, job.api, job.tenant, job.kind, job.due_at, _dump(job.payload)),
         )
 
-    def claim_due_jobs(self, now: str, limit: int = 50) -> list[Job]:
-        """Due jobs, each claimed (pending -> running) in one write transaction: one worker runs each."""
-        with self.transaction() as conn:
-            rows = conn.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?",
-                (now, limit),
-            ).fetchall()
-            conn.executemany("UPDATE jobs SET state = 'running' WHERE id = ?", [(row[0],) for row in rows])
+    def claim_due_jobs(
+        self,
+        now: str,
+        limit: int = 50,
+        *,
+        wall_now: float = 0.0,
+        lease_seconds: float = 60.0,
+        tenant: tuple[str, str] | None = None,
+        exclude: Sequence[tuple[str, str]] = (),
+    ) -> list[Job]:
+        """Due jobs, each claimed in one statement: one worker of all those on the database runs each.
+
+        A claim is a lease until `wall_now + lease_seconds`; a job whose lease ran out (its worker died) is
+        claimed again. `now` is the sandbox time of `tenant`, or of every tenant but `exclude`."""
+        scope, params = "", [now, wall_now]
+        if tenant is not None:
+            scope = " AND api = ? AND tenant = ?"
+            params += list(tenant)
+        for api, slug in exclude:
+            scope += " AND NOT (api = ? AND tenant = ?)"
+            params += [api, slug]
+        rows = self._rows(
+            "UPDATE jobs SET state = 'running', lease_until = ? WHERE id IN ("
+            "SELECT id FROM jobs WHERE ((state = 'pending' AND due_at <= ?) OR (state = 'running' AND lease_until < ?))"
+            f"{scope} ORDER BY due_at LIMIT ?{self.dialect.skip_locked}) RETURNING {_JOB_COLUMNS}",
+            (wall_now + lease_seconds, *params, limit),
+        )
+        rows.sort(key=lambda row: row[4])
         return [_job(row) for row in rows]
 
     def finish_job(self, job_id: str) -> None:
         self._run("DELETE FROM jobs WHERE id = ?", (job_id,))
 
+    def release_jobs(self, job_ids: Sequence[str]) -> int:
+        """Hand claimed jobs back (a worker shutting down): any worker runs them next."""
+        return sum(
+            self._run("UPDATE jobs SET state = 'pending', lease_until = NULL WHERE id = ? AND state = 'running'", (jid,))
+            for jid in job_ids
+        )
+
     def requeue_running_jobs(self) -> int:
-        """After a crash or restart, jobs left `running` are due again."""
-        return self._run("UPDATE jobs SET state = 'pending' WHERE state = 'running'")
+        """Every claimed job due again at once: only for a database no other worker uses (tests, `reset`)."""
+        return self._run("UPDATE jobs SET state = 'pending', lease_until = NULL WHERE state = 'running'")
 
     def pending_jobs(self, api: str | None = None) -> list[Job]:
         where, params = ("WHERE api = ?", (api,)) if api is not None else ("", ())
@@ -395,6 +382,8 @@ class Store:
     # -- request journal ----------------------------------------------------------------------
     def journal_append(self, rows: Sequence[tuple[str, str, str, int, str, str]]) -> None:
         """Append (id, api, tenant, status, trace_id, data JSON) rows in one transaction (a flushed batch)."""
+        if rows and self.backend == "postgresql":  # the JSON column is text there, not SQLite's untyped JSON
+            rows = [(*row[:5], row[5].decode() if isinstance(row[5], bytes) else row[5]) for row in rows]
         if rows:
             with self.transaction() as conn:
                 conn.executemany(
@@ -446,13 +435,98 @@ class Store:
         )
         return [(row[0], int(row[1])) for row in rows]
 
+    # -- clocks -------------------------------------------------------------------------------
+    def clock_states(self) -> dict[tuple[str, str], ClockState]:
+        """Every stored clock: (api, tenant) -> state; ALL_TENANTS is the one of tenants without a row."""
+        rows = self._rows("SELECT api, tenant, offset_ms, frozen_at FROM clocks")
+        return {(row[0], row[1]): ClockState(int(row[2]), row[3]) for row in rows}
+
+    def clock_state(self, api: str, tenant: str) -> ClockState:
+        """The tenant's clock: its own row, else the one of every tenant."""
+        rows = self._rows(
+            "SELECT api, offset_ms, frozen_at FROM clocks WHERE (api = ? AND tenant = ?) OR (api = '' AND tenant = '')",
+            (api, tenant),
+        )
+        best = None
+        for row in rows:
+            if best is None or row[0] != "":
+                best = row
+        return ClockState() if best is None else ClockState(int(best[1]), best[2])
+
+    def set_clock_states(self, states: dict[tuple[str, str], ClockState]) -> None:
+        with self.transaction() as conn:
+            for (api, tenant), state in states.items():
+                conn.execute(
+                    "INSERT INTO clocks (api, tenant, offset_ms, frozen_at) VALUES (?, ?, ?, ?) ON CONFLICT (api, tenant) "
+                    "DO UPDATE SET offset_ms = excluded.offset_ms, frozen_at = excluded.frozen_at",
+                    (api, tenant, state.offset_ms, state.frozen_at),
+                )
+
+    def delete_clocks(self, api: str | None = None, tenant: str | None = None) -> None:
+        """Forget clocks: one tenant's (it follows every tenant's again), or all of them."""
+        if api is None:
+            self._run("DELETE FROM clocks")
+        else:
+            self._run("DELETE FROM clocks WHERE api = ? AND (tenant = ? OR ? IS NULL)", (api, tenant, tenant))
+
+    # -- faults -------------------------------------------------------------------------------
+    def add_fault(self, api: str, operation_id: str, status: int | None, remaining: int, latency_ms: int) -> FaultRecord:
+        row = self._returning(
+            "INSERT INTO faults (api, operation_id, status, remaining, latency_ms) VALUES (?, ?, ?, ?, ?) "
+            f"RETURNING {_FAULT_COLUMNS}",
+            (api, operation_id, status, remaining, latency_ms),
+        )
+        return FaultRecord(*row)
+
+    def take_fault(self, api: str, operation_id: str | None) -> FaultRecord | None:
+        """The oldest fault armed for this call, counted down by one (any worker; each count used once)."""
+        match = "api = ? AND operation_id IN (?, '*') AND remaining > 0"
+        params = (api, operation_id or "*")
+        if self._one(f"SELECT 1 FROM faults WHERE {match} LIMIT 1", params) is None:
+            return None  # the common case: a read, no write lock
+        with self.transaction() as conn:
+            rows = conn.execute(
+                f"UPDATE faults SET remaining = remaining - 1 WHERE remaining > 0 AND seq = (SELECT seq FROM faults "
+                f"WHERE {match} ORDER BY seq LIMIT 1{self.dialect.for_update}) RETURNING {_FAULT_COLUMNS}",
+                params,
+            ).fetchall()
+            row = rows[0] if rows else None
+            if row is not None and row[4] <= 0:
+                conn.execute("DELETE FROM faults WHERE seq = ?", (row[0],))
+        return None if row is None else FaultRecord(*row)
+
+    def has_faults(self) -> bool:
+        return self._one("SELECT 1 FROM faults LIMIT 1") is not None
+
+    def list_faults(self) -> list[FaultRecord]:
+        return [FaultRecord(*row) for row in self._rows(f"SELECT {_FAULT_COLUMNS} FROM faults ORDER BY seq")]
+
+    def clear_faults(self) -> int:
+        return self._run("DELETE FROM faults")
+
+    # -- rate-limit windows (without Redis) --------------------------------------------------
+    def hit_window(self, bucket: str, wall_now: float, window_seconds: int) -> tuple[int, float]:
+        """Counts a hit in `bucket`'s fixed window (one that starts at its first hit, as `limits` does):
+        (hits so far in the window, when it ends). One atomic statement, so every worker counts in one row."""
+        row = self._returning(
+            "INSERT INTO rate_counters (bucket, hits, expires_at) VALUES (?, 1, ?) ON CONFLICT (bucket) DO UPDATE SET "
+            "hits = CASE WHEN rate_counters.expires_at > ? THEN rate_counters.hits + 1 ELSE 1 END, "
+            "expires_at = CASE WHEN rate_counters.expires_at > ? THEN rate_counters.expires_at ELSE excluded.expires_at END "
+            "RETURNING hits, expires_at",
+            (bucket, wall_now + window_seconds, wall_now, wall_now),
+        )
+        return int(row[0]), float(row[1])
+
+    def clear_windows(self) -> None:
+        self._run("DELETE FROM rate_counters")
+
     # -- reset --------------------------------------------------------------------------------
     def wipe(self, api: str | None = None, tenant: str | None = None) -> None:
         """Delete everything of one API (or tenant), records, keys and tenant rows included."""
         with self.transaction() as conn:
             for table, tenant_column in (
                 ("records", "tenant"), ("jobs", "tenant"), ("api_keys", "tenant"), ("idempotency_keys", "tenant"),
-                ("tenants", "slug"),
+                ("tenants", "slug"), ("clocks", "tenant"), ("tenant_ttls", "slug"),
             ):
                 clauses, params = ["1 = 1"], []
                 if api is not None:
@@ -461,7 +535,16 @@ class Store:
                 if tenant is not None:
                     clauses.append(f"{tenant_column} = ?")
                     params.append(tenant)
+                if table == "clocks" and api is None:
+                    clauses.append("api != ''")  # the clock of every tenant stays
                 conn.execute(f"DELETE FROM {table} WHERE {' AND '.join(clauses)}", params)
+
+
+_FAULT_COLUMNS = "seq, api, operation_id, status, remaining, latency_ms"
+
+
+def _bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
 
 
 _JOB_COLUMNS = "id, api, tenant, kind, due_at, payload"
@@ -488,27 +571,28 @@ _OPERATORS = {"eq": "=", "ne": "!=", "gte": ">=", "lte": "<=", "gt": ">", "lt": 
 Shape = tuple[tuple[str, str, int], ...]
 
 
-def _column(field: str) -> str:
+def _column(field: str, dialect: Dialect) -> str:
     if field == "created_at":
         return "created_at"
     if not _FIELD.fullmatch(field):  # field names come from the models, never from a request
         raise ValueError(f"not a filterable field: {field!r}")
-    # A JSON number compares as a number, a string as text, true/false as 1/0 (SQLite's json_extract).
-    return f"json_extract(data, '$.\"{field}\"')"
+    return dialect.json_field(field)
 
 
 @functools.lru_cache(maxsize=512)
-def _where(shape: Shape) -> str:
+def _where(shape: Shape, dialect: Dialect) -> str:
     """The WHERE clause of a filter shape: (field, op, in-list size) in order; parameters are positional."""
     clauses = [_SCOPE]
     for field, op, size in shape:
-        column = _column(field)
+        column = _column(field, dialect)
+        param = "?" if field == "created_at" else dialect.json_param()
         if op == "in":
-            clauses.append(f"{column} IN ({', '.join('?' * size)})" if size else "0 = 1")
+            clauses.append(f"{column} IN ({', '.join([param] * size)})" if size else "0 = 1")
         elif op == "icontains":
-            clauses.append(f"lower({column}) LIKE ? ESCAPE '\\'")
+            text = column if field == "created_at" else dialect.json_text(field)
+            clauses.append(f"lower({text}) LIKE ? ESCAPE '\\'")
         else:
-            clauses.append(f"{column} {_OPERATORS[op]} ?")
+            clauses.append(f"{column} {_OPERATORS[op]} {param}")
     return " AND ".join(clauses)
 
 
@@ -519,12 +603,13 @@ def _clamp(value: Any) -> Any:
     return value
 
 
-def _shape_and_params(where: Sequence[Condition]) -> tuple[Shape, list[Any]]:
+def _shape_and_params(where: Sequence[Condition], dialect: Dialect) -> tuple[Shape, list[Any]]:
     shape: list[tuple[str, str, int]] = []
     params: list[Any] = []
     for cond in where:
+        as_json = dialect.json_value if cond.field != "created_at" else _same
         if cond.op == "in":
-            values = [_clamp(v) for v in cond.value]
+            values = [as_json(_clamp(v)) for v in cond.value]
             shape.append((cond.field, "in", len(values)))
             params.extend(values)
             continue
@@ -532,14 +617,20 @@ def _shape_and_params(where: Sequence[Condition]) -> tuple[Shape, list[Any]]:
         if cond.op == "icontains":
             escaped = str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             value = f"%{escaped.lower()}%"
+        else:
+            value = as_json(value)
         shape.append((cond.field, cond.op, 0))
         params.append(value)
     return tuple(shape), params
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 @functools.lru_cache(maxsize=512)
-def _page_sql(shape: Shape, after: bool) -> str:
-    return f"SELECT seq, data FROM records WHERE {_where(shape)}{' AND seq < ?' if after else ''} " \
+def _page_sql(shape: Shape, after: bool, dialect: Dialect) -> str:
+    return f"SELECT seq, data FROM records WHERE {_where(shape, dialect)}{' AND seq < ?' if after else ''} " \
         "ORDER BY seq DESC LIMIT ?"
 
 
@@ -556,10 +647,8 @@ class Collection:
         self._scope = (api, tenant, kind)
 
     def insert(self, record_id: str, created_at: str, data: dict[str, Any]) -> int:
-        with self.store._lock:
-            cursor = self.store._conn.execute(_INSERT, (*self._scope, record_id, created_at, _dump(data)))
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
+        row = self.store._returning(_INSERT + " RETURNING seq", (*self._scope, record_id, created_at, _dump(data)))
+        return int(row[0])
 
     def get(self, record_id: str) -> dict[str, Any] | None:
         row = self.store._one(_GET, (*self._scope, record_id))
@@ -578,9 +667,9 @@ class Collection:
 
         `raw`: items as stored JSON (`orjson.Fragment`), for pages sent on unchanged: decoding 25 records
         only to encode them again was 6% of a list request's CPU (`make bench`)."""
-        shape, params = _shape_and_params(where)
+        shape, params = _shape_and_params(where, self.store.dialect)
         tail = [before_seq, limit + 1] if before_seq is not None else [limit + 1]
-        rows = self.store._rows(_page_sql(shape, before_seq is not None), (*self._scope, *params, *tail))
+        rows = self.store._rows(_page_sql(shape, before_seq is not None, self.store.dialect), (*self._scope, *params, *tail))
         more = len(rows) > limit
         rows = rows[:limit]
         items = [orjson.Fragment(row[1]) for row in rows] if raw else [_load(row[1]) for row in rows]
@@ -588,8 +677,8 @@ class Collection:
 
     def offset_page(self, where: Sequence[Condition] = (), *, offset: int, limit: int) -> tuple[list[dict], int]:
         """Newest first, page/limit style: (items, total), read in one transaction."""
-        shape, params = _shape_and_params(where)
-        clause = _where(shape)
+        shape, params = _shape_and_params(where, self.store.dialect)
+        clause = _where(shape, self.store.dialect)
         bound = (*self._scope, *params)
         with self.store._lock:
             conn = self.store._conn
@@ -605,11 +694,11 @@ class Collection:
         return [_load(row[0]) for row in rows], int(total)
 
     def count(self, where: Sequence[Condition] = ()) -> int:
-        shape, params = _shape_and_params(where)
-        row = self.store._one(f"SELECT count(*) FROM records WHERE {_where(shape)}", (*self._scope, *params))
+        shape, params = _shape_and_params(where, self.store.dialect)
+        row = self.store._one(f"SELECT count(*) FROM records WHERE {_where(shape, self.store.dialect)}", (*self._scope, *params))
         return int(row[0])
 
     def all(self, where: Sequence[Condition] = ()) -> list[dict[str, Any]]:
-        shape, params = _shape_and_params(where)
-        rows = self.store._rows(f"SELECT data FROM records WHERE {_where(shape)} ORDER BY seq", (*self._scope, *params))
+        shape, params = _shape_and_params(where, self.store.dialect)
+        rows = self.store._rows(f"SELECT data FROM records WHERE {_where(shape, self.store.dialect)} ORDER BY seq", (*self._scope, *params))
         return [_load(row[0]) for row in rows]

@@ -1,8 +1,19 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from sandbox.core.store import Condition, Store
+from tests.backends import db_url, postgres_url  # noqa: F401  (fixtures)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:  # noqa: F811
+    """The same tests on each engine: an SQLite file and a new PostgreSQL database."""
+    opened = Store(db_url)
+    yield opened
+    opened.close()
 
 
 def _fill(store: Store, tenant: str, n: int, kind: str = "leads") -> list[str]:
@@ -19,8 +30,7 @@ def _fill(store: Store, tenant: str, n: int, kind: str = "leads") -> list[str]:
     return ids
 
 
-def test_collection_is_isolated_per_tenant():
-    store = Store("memory")
+def test_collection_is_isolated_per_tenant(store):
     a = store.collection("hadar", "tenant-a", "leads")
     b = store.collection("hadar", "tenant-b", "leads")
     a.insert("lead_1", "2026-01-01T00:00:00.000Z", {"id": "lead_1", "name": "A"})
@@ -34,16 +44,14 @@ def test_collection_is_isolated_per_tenant():
     assert a.get("lead_1") == {"id": "lead_1", "name": "A"}
 
 
-def test_same_id_allowed_in_two_tenants():
-    store = Store("memory")
+def test_same_id_allowed_in_two_tenants(store):
     store.collection("hadar", "a", "leads").insert("x", "2026-01-01T00:00:00.000Z", {"who": "a"})
     store.collection("hadar", "b", "leads").insert("x", "2026-01-01T00:00:00.000Z", {"who": "b"})
     assert store.collection("hadar", "a", "leads").get("x") == {"who": "a"}
     assert store.collection("hadar", "b", "leads").get("x") == {"who": "b"}
 
 
-def test_page_is_newest_first_and_continues_with_before_seq():
-    store = Store("memory")
+def test_page_is_newest_first_and_continues_with_before_seq(store):
     ids = _fill(store, "t", 10)
     col = store.collection("hadar", "t", "leads")
 
@@ -59,16 +67,14 @@ def test_page_is_newest_first_and_continues_with_before_seq():
     assert last.next_seq is None
 
 
-def test_page_exact_multiple_has_no_next():
-    store = Store("memory")
+def test_page_exact_multiple_has_no_next(store):
     _fill(store, "t", 4)
     page = store.collection("hadar", "t", "leads").page(before_seq=None, limit=4)
     assert len(page.items) == 4
     assert page.next_seq is None
 
 
-def test_page_is_stable_under_inserts():
-    store = Store("memory")
+def test_page_is_stable_under_inserts(store):
     ids = _fill(store, "t", 10)
     col = store.collection("hadar", "t", "leads")
     first = col.page(before_seq=None, limit=3)
@@ -83,8 +89,7 @@ def test_page_is_stable_under_inserts():
     assert seen == list(reversed(ids))
 
 
-def test_page_with_condition_filters():
-    store = Store("memory")
+def test_page_with_condition_filters(store):
     _fill(store, "t", 10)
     col = store.collection("hadar", "t", "leads")
     page = col.page([Condition("source", "eq", "bayut")], before_seq=None, limit=100)
@@ -93,8 +98,7 @@ def test_page_with_condition_filters():
     assert col.count([Condition("n", "gte", 7)]) == 3
 
 
-def test_offset_page_and_count():
-    store = Store("memory")
+def test_offset_page_and_count(store):
     ids = _fill(store, "t", 10)
     _fill(store, "other", 3)
     col = store.collection("hadar", "t", "leads")
@@ -105,8 +109,7 @@ def test_offset_page_and_count():
     assert store.collection("hadar", "other", "leads").count() == 3
 
 
-def test_idempotency_reserve_returns_none_then_pending_entry():
-    store = Store("memory")
+def test_idempotency_reserve_returns_none_then_pending_entry(store):
     now, later = "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z"
     assert store.idempotency_reserve("hadar", "t", "k1", "fp1", now, later) is None
 
@@ -120,8 +123,7 @@ def test_idempotency_reserve_returns_none_then_pending_entry():
     assert store.idempotency_reserve("hadar", "t2", "k1", "fp1", now, later) is None
 
 
-def test_idempotency_complete_then_get_returns_done_entry():
-    store = Store("memory")
+def test_idempotency_complete_then_get_returns_done_entry(store):
     store.idempotency_reserve("hadar", "t", "k", "fp", "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z")
     store.idempotency_complete("hadar", "t", "k", 201, {"x-a": "1"}, b'{"ok":1}')
     # A later claim of the same key returns the stored entry instead of claiming it.
@@ -130,8 +132,7 @@ def test_idempotency_complete_then_get_returns_done_entry():
     assert (entry.state, entry.status, entry.headers, entry.body) == ("done", 201, {"x-a": "1"}, b'{"ok":1}')
 
 
-def test_expired_idempotency_entry_is_reclaimable():
-    store = Store("memory")
+def test_expired_idempotency_entry_is_reclaimable(store):
     store.idempotency_reserve(
         "hadar", "t", "k", "old", "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z"
     )
@@ -147,7 +148,14 @@ def test_expired_idempotency_entry_is_reclaimable():
 
 
 def test_sqlite_file_persists_across_store_instances(tmp_path):
-    path = str(tmp_path / "nested" / "state.db")
+    _persists(str(tmp_path / "nested" / "state.db"))
+
+
+def test_store_persists_across_store_instances_on_each_engine(db_url):
+    _persists(db_url)
+
+
+def _persists(path: str) -> None:
     first = Store(path)
     first.collection("hadar", "t", "leads").insert(
         "lead_1", "2026-01-01T00:00:00.000Z", {"id": "lead_1", "v": [1, 2]}
@@ -173,12 +181,14 @@ def test_json_beyond_64_bit_integers_is_stored_and_read_back():
     assert stored["metadata"]["big"] == pytest.approx(77501484496788406273)
 
 
-def test_integers_beyond_64_bits_round_trip_exactly(tmp_path):
-    store = Store(str(tmp_path / "big.db"))
+def test_integers_beyond_64_bits_round_trip_exactly(db_url):
+    store = Store(db_url)
     huge = {"id": "x", "metadata": {"n": 2**70 + 1, "m": -(2**65)}}
     store.collection("askad", "t", "contacts").insert("x", "2026-01-01T00:00:00.000Z", huge)
     store.close()
-    assert Store(str(tmp_path / "big.db")).collection("askad", "t", "contacts").get("x") == huge
+    again = Store(db_url)
+    assert again.collection("askad", "t", "contacts").get("x") == huge
+    again.close()
 
 
 def test_sqlite_url_and_memory_are_accepted_other_databases_are_refused(tmp_path):
@@ -188,13 +198,114 @@ def test_sqlite_url_and_memory_are_accepted_other_databases_are_refused(tmp_path
     assert (tmp_path / "u.db").exists()
     assert Store(str(tmp_path / "u.db")).get_meta("k") == {"v": 1}
     assert Store("memory").get_meta("k") is None
-    with pytest.raises(ValueError, match="SQLite"):
-        Store("postgresql://localhost/leads")
+    with pytest.raises(ValueError, match="postgresql://"):
+        Store("mysql://localhost/leads")
 
 
-def test_failed_transaction_rolls_back_every_statement():
-    store = Store("memory")
+def test_failed_transaction_rolls_back_every_statement(store):
     with pytest.raises(RuntimeError), store.transaction() as conn:
         conn.execute("INSERT INTO sandbox_meta (\"key\", value) VALUES ('a', '1')")
         raise RuntimeError("boom")
     assert store.get_meta("a") is None
+
+
+# --- what N workers on one database share -------------------------------------------------------------
+def _workers(db_url: str, n: int) -> list[Store]:
+    """n stores on one database: each its own connection, as each worker process has."""
+    return [Store(db_url) for _ in range(n)]
+
+
+def _concurrently(calls):  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
+def test_schema_is_migrated_once_and_reopening_keeps_the_version(db_url):
+    from sandbox.core.migrations import LATEST
+
+    stores = _concurrently([lambda: Store(db_url) for _ in range(4)])
+    assert {s.schema_version for s in stores} == {LATEST}
+    assert stores[0]._rows("SELECT version FROM schema_version ORDER BY version") == [
+        (v,) for v in range(1, LATEST + 1)
+    ]
+    for s in stores:
+        s.close()
+
+
+def test_one_idempotency_key_is_claimed_by_exactly_one_of_many_workers(db_url):
+    stores = _workers(db_url, 6)
+    now, later = "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z"
+    results = _concurrently(
+        [lambda s=s: s.idempotency_reserve("hadar", "t", "same-key", "fp", now, later) for s in stores]
+    )
+    assert sum(result is None for result in results) == 1
+    assert all(r.state == "pending" for r in results if r is not None)
+    for s in stores:
+        s.close()
+
+
+def test_a_due_job_is_claimed_by_exactly_one_of_many_workers(db_url):
+    from sandbox.core.store import Job
+
+    stores = _workers(db_url, 4)
+    for i in range(40):
+        stores[0].add_job(Job(f"job_{i:02d}", "hadar", "t", "deliver", "2026-01-01T00:00:00.000Z", {"i": i}))
+    claimed = _concurrently(
+        [lambda s=s: s.claim_due_jobs("2026-01-01T00:00:01.000Z", 15, wall_now=1000.0) for s in stores]
+    )
+    ids = [job.id for batch in claimed for job in batch]
+    assert sorted(ids) == [f"job_{i:02d}" for i in range(40)]  # each job once, none lost
+    # claimed jobs are leased: nobody claims them again until the lease runs out...
+    assert stores[1].claim_due_jobs("2026-01-02T00:00:00.000Z", 100, wall_now=1030.0) == []
+    # ...then a dead worker's jobs go to another worker, and finished ones are gone
+    stores[0].finish_job("job_00")
+    again = stores[1].claim_due_jobs("2026-01-02T00:00:00.000Z", 100, wall_now=1061.0)
+    assert len(again) == 39 and "job_00" not in {job.id for job in again}
+    assert stores[2].release_jobs([job.id for job in again]) == 39
+    assert len(stores[3].claim_due_jobs("2026-01-02T00:00:00.000Z", 100, wall_now=1062.0)) == 39
+    for s in stores:
+        s.close()
+
+
+def test_due_jobs_follow_each_tenants_sandbox_time(store):
+    from sandbox.core.store import Job
+
+    store.add_job(Job("a", "hadar", "late", "deliver", "2026-01-01T10:00:00.000Z", {}))
+    store.add_job(Job("b", "hadar", "early", "deliver", "2026-01-01T10:00:00.000Z", {}))
+    assert store.claim_due_jobs("2026-01-01T09:00:00.000Z", exclude=[("hadar", "early")], wall_now=1.0) == []
+    got = store.claim_due_jobs("2026-01-01T11:00:00.000Z", tenant=("hadar", "early"), wall_now=1.0)
+    assert [job.id for job in got] == ["b"]
+
+
+def test_faults_are_counted_down_once_across_workers(db_url):
+    stores = _workers(db_url, 4)
+    stores[0].add_fault("hadar", "createLead", 503, 3, 0)
+    taken = _concurrently([lambda s=s: s.take_fault("hadar", "createLead") for s in stores] * 2)
+    assert sum(fault is not None for fault in taken) == 3
+    assert stores[1].list_faults() == []
+    assert stores[2].take_fault("hadar", "createLead") is None
+    for s in stores:
+        s.close()
+
+
+def test_rate_windows_count_every_workers_hits_in_one_row(db_url):
+    stores = _workers(db_url, 3)
+    hits = _concurrently([lambda s=s: s.hit_window("k", 100.0, 60) for s in stores] * 4)
+    assert sorted(count for count, _ in hits) == list(range(1, 13))
+    assert {ends for _, ends in hits} == {160.0}
+    assert stores[0].hit_window("k", 160.5, 60) == (1, 220.5)  # the next window starts at its first hit
+    for s in stores:
+        s.close()
+
+
+def test_clocks_per_tenant_fall_back_to_the_clock_of_every_tenant(store):
+    from sandbox.core.store import ALL_TENANTS, ClockState
+
+    assert store.clock_state("hadar", "a") == ClockState()
+    store.set_clock_states({ALL_TENANTS: ClockState(1000), ("hadar", "a"): ClockState(5000, "2030-01-01T00:00:00.000Z")})
+    assert store.clock_state("hadar", "a") == ClockState(5000, "2030-01-01T00:00:00.000Z")
+    assert store.clock_state("hadar", "b") == ClockState(1000)
+    store.wipe("hadar", "a")
+    assert store.clock_state("hadar", "a") == ClockState(1000)
