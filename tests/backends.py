@@ -36,7 +36,7 @@ def postgres_url() -> Iterator[str]:
     """The URL of a new, empty PostgreSQL database, dropped after the test."""
     try:
         admin = _admin_connect()
-    except Exception as exc:  # psycopg.OperationalError, or psycopg not installed
+    except Exception as exc:  # noqa: BLE001 - psycopg.OperationalError, or psycopg not installed
         _missing(f"PostgreSQL at {POSTGRES_ADMIN_URL}", exc)
     name = f"ls_test_{uuid.uuid4().hex[:16]}"
     with admin:
@@ -56,7 +56,7 @@ def redis_url() -> Iterator[str]:
 
         client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
         client.ping()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any reason Redis cannot answer
         _missing(f"Redis at {REDIS_URL}", exc)
     yield REDIS_URL
     client.close()

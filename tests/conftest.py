@@ -10,6 +10,9 @@ os.environ["LEAD_SANDBOX_WEBHOOK_HOSTS"] = "loopback"
 
 from collections.abc import Iterator
 
+# postgres_url, redis_url and db_url (each engine): real services, skipped with one line when absent
+pytest_plugins = ["tests.backends"]
+
 import httpx
 import pytest
 from sandbox.contracts.sandbox_server import running_sandbox

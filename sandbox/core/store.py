@@ -22,10 +22,18 @@ from typing import Any, Literal
 import orjson
 
 from sandbox.core import jsonio
-from sandbox.core.dialects import MEMORY_URLS, Connection, Dialect, check_url, dialect_for, is_postgres, sqlite_path
+from sandbox.core.dialects import (
+    MEMORY_URLS,
+    Connection,
+    Dialect,
+    check_url,
+    dialect_for,
+    is_postgres,
+    sqlite_path,
+)
 from sandbox.core.migrations import migrate
 
-__all__ = ["MEMORY_URLS", "check_url", "is_postgres", "sqlite_path", "Store", "Collection", "Condition", "Job"]
+__all__ = ["MEMORY_URLS", "Collection", "Condition", "Job", "Store", "check_url", "is_postgres", "sqlite_path"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,11 +5,10 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox.core.store import Condition, Store
-from tests.backends import db_url, postgres_url  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
-def store(db_url: str) -> Iterator[Store]:  # noqa: F811
+def store(db_url: str) -> Iterator[Store]:
     """The same tests on each engine: an SQLite file and a new PostgreSQL database."""
     opened = Store(db_url)
     yield opened
