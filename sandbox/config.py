@@ -28,8 +28,15 @@ class Config:
     #: Validate every response against the spec (on in tests and contract runs; costs CPU).
     validate_responses: bool = False
     max_body_bytes: int = MiB
-    #: `limits` storage URI for rate-limit counters shared by several processes (e.g. redis://…).
+    #: `limits` storage URI for rate-limit counters (e.g. memory://); `redis` is the usual way.
     rate_limit_storage: str | None = None
+    #: Redis for rate-limit counters shared by every worker and machine (`--redis`, LEAD_SANDBOX_REDIS).
+    #: Without it the counters live in the database (shared by the workers on it).
+    redis: str | None = None
+    #: Prefix of every Redis key this deployment writes (several deployments may share one Redis).
+    redis_prefix: str = "lead-sandbox"
+    #: Worker processes of `serve` on one port (`--workers`, LEAD_SANDBOX_WORKERS).
+    workers: int = 1
     #: Length of a rate-limit window. Budgets stay "per window"; shorten it to test back-off quickly.
     rate_window: int = 60
     #: Where webhooks may go: "any" URL a user registered, or "loopback" only (tests and contract runs,

@@ -12,7 +12,7 @@ from typing import Any
 
 from sandbox.apis.base import ApiDefinition
 from sandbox.config import Config
-from sandbox.core.clock import Clock
+from sandbox.core.clock import Clock, StoredClock
 from sandbox.core.ids import IdFactory
 from sandbox.core.journal import Journal
 from sandbox.core.ratelimit import RateLimiter
@@ -60,26 +60,15 @@ def mount_for(prefix: str, api: ApiDefinition, spec: dict[str, Any]) -> Mount:
 
 
 @dataclass
-class Fault:
-    """The next `remaining` calls of an operation wait `latency_ms`, then answer `status` (if any)."""
-
-    api: str
-    operation_id: str
-    status: int | None
-    remaining: int
-    latency_ms: int = 0
-
-
-@dataclass
 class Runtime:
     config: Config
     store: Store
-    clock: Clock
+    #: the clock of every tenant (`StoredClock`); `clock_for` gives one tenant's
+    clock: StoredClock
     ids: IdFactory
     limiter: RateLimiter
     apis: dict[str, ApiDefinition]
     mounts: list[Mount] = field(default_factory=list)
-    faults: list[Fault] = field(default_factory=list)
     #: (pattern, base) for APIs whose tenant may be a path segment: /href/<slug>/api/... -> /href/api/...
     tenant_paths: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     worker: JobWorker = field(init=False)
@@ -101,12 +90,16 @@ class Runtime:
         # a restart re-issued ids already stored (AskAd's uuid4 ids collided: a 500). The first start on a
         # database keeps the plain seed, so a fresh sandbox still gives the same ids for the same seed.
         start = store.next_count("id_stream")
+        wall = (clock or Clock()).wall  # an injected clock supplies wall time; test time lives in the store
         return cls(
             config=config,
             store=store,
-            clock=clock or Clock(),
+            clock=StoredClock(store, source=wall),
             ids=IdFactory(f"ids:{config.seed}" if start == 0 else f"ids:{config.seed}:{start}"),
-            limiter=RateLimiter(config.rate_limit_storage, config.rate_window),
+            limiter=RateLimiter(
+                config.redis or config.rate_limit_storage, config.rate_window, store=store,
+                key_prefix=config.redis_prefix, wall=lambda: wall().timestamp(),
+            ),
             apis=apis,
         )
 
@@ -138,23 +131,18 @@ class Runtime:
     def budget(self, api: ApiDefinition, plan: str) -> int:
         return self.config.budget(api.name, plan, api.plans.get(plan, min(api.plans.values())))
 
-    def take_fault(self, api: str, operation_id: str | None) -> Fault | None:
-        """The fault armed for this operation, counting this call against it."""
-        for fault in self.faults:
-            if fault.api == api and fault.operation_id in (operation_id, "*") and fault.remaining > 0:
-                fault.remaining -= 1
-                if fault.remaining == 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
+    def clock_for(self, api: str, tenant: str) -> StoredClock:
+        """The tenant's test clock, read once from the store (one request's worth of time)."""
+        return StoredClock(self.store, api, tenant, self.clock.wall, snapshot=True)
 
     def workspace(self, api: str, tenant: str) -> Workspace:
         """A tenant's workspace whose events go out as this API's webhooks."""
         style = self.apis[api].webhooks
+        clock = self.clock_for(api, tenant)
         events = (
-            None if style is None else partial(publish, self.store, self.clock, self.ids, style, api, tenant, always=False)
+            None if style is None else partial(publish, self.store, clock, self.ids, style, api, tenant, always=False)
         )
-        return Workspace(self.store, api, tenant, self.clock, self.ids, events)
+        return Workspace(self.store, api, tenant, clock, self.ids, events)
 
     @staticmethod
     def trace_id() -> str:
@@ -167,6 +155,6 @@ async def deliver(runtime: Runtime, job: Job) -> None:
     style = runtime.apis[job.api].webhooks
     if style is not None:
         await attempt_delivery(
-            runtime.store, runtime.clock, runtime.ids, style, runtime.worker.client, job,
+            runtime.store, runtime.clock_for(job.api, job.tenant), runtime.ids, style, runtime.worker.client, job,
             loopback_only=runtime.config.webhook_hosts == "loopback",
         )

@@ -106,7 +106,7 @@ def seeded_faker(locales: Sequence[str], seed: str) -> Faker:
 def later_context(runtime: Runtime, ws: Workspace, prefix: str) -> SeedContext:
     """Faker data for a record made after seeding (a trigger, a matched lead), in the API's fixture
     locales and seeded from the tenant's id stream, so a run stays reproducible."""
-    now = runtime.clock.now()
+    now = ws.clock.now()
     seed = ws.ids.new(prefix, now)
     faker = seeded_faker(load_fixture(ws.api).get("locales", ["en_US"]), seed)
     return SeedContext(runtime.store, ws.api, {"slug": ws.tenant}, faker, random.Random(seed), now)

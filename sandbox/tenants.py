@@ -3,9 +3,11 @@ Shared by the control plane and the CLI (`lead-sandbox href provision …`)."""
 
 from __future__ import annotations
 
+import secrets
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sandbox.core.clock import parse_iso
+from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.errors import Conflict, NotFound, ValidationFailed
 from sandbox.core.keys import hash_key, last4, mint_key
 from sandbox.core.store import KeyRecord
@@ -53,8 +55,17 @@ def mint(runtime: Runtime, api: ApiDefinition, tenant: str, role: str, plan: str
     return {**key_view(record), "key": key}
 
 
-def provision(runtime: Runtime, api: ApiDefinition, slug: str, name: str, plan: str | None = None) -> dict[str, Any]:
-    """A new tenant, seeded with the API's Faker data like the default ones, and its admin key."""
+def provision(
+    runtime: Runtime, api: ApiDefinition, slug: str | None, name: str | None, plan: str | None = None,
+    ttl_seconds: int | None = None,
+) -> dict[str, Any]:
+    """A new tenant, seeded with the API's Faker data like the default ones, and its admin key.
+
+    With `ttl_seconds` it is ephemeral: the job worker deletes it with all its data after that many
+    wall-clock seconds (`purge_expired`). A slug left out is made up from real randomness, so CI jobs
+    on one deployment never collide."""
+    slug = slug or f"ci-{secrets.token_hex(5)}"
+    name = name or slug
     if runtime.store.get_tenant(api.name, slug) is not None:
         raise Conflict(f"Tenant {slug!r} already exists in {api.name}", field="slug")
     fixture = load_fixture(api.name)
@@ -71,8 +82,22 @@ def provision(runtime: Runtime, api: ApiDefinition, slug: str, name: str, plan: 
     seed_tenant(
         runtime.store, api, runtime.config.seed, tenant, parse_iso(fixture["anchor"]), fixture.get("locales", ["en_US"])
     )
+    expires_at = None
+    if ttl_seconds is not None:
+        # Recorded before the key exists: a crash here leaves a tenant that still expires.
+        expires = runtime.clock.wall().timestamp() + ttl_seconds
+        runtime.store.set_tenant_ttl(api.name, slug, expires)
+        expires_at = utc_iso(datetime.fromtimestamp(expires, UTC))
     key = mint(runtime, api, slug, "admin", plan, "Provisioned")
-    return {"tenant": tenant_view(runtime, api.name, slug), "key": key}
+    return {"tenant": tenant_view(runtime, api.name, slug), "key": key, "expires_at": expires_at}
+
+
+def purge_expired(runtime: Runtime) -> list[tuple[str, str]]:
+    """Delete ephemeral tenants whose TTL ran out, with everything they own; returns (api, slug) of each."""
+    expired = runtime.store.expired_tenants(runtime.clock.wall().timestamp())
+    for api, slug in expired:
+        runtime.store.wipe(api, slug)
+    return expired
 
 
 def rotate(runtime: Runtime, api: ApiDefinition, slug: str) -> dict[str, Any]:

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from datetime import timedelta
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from sandbox.core.store import Job
+from sandbox.core.clock import utc_iso
+from sandbox.core.store import ALL_TENANTS, Job
 
 if TYPE_CHECKING:
     from sandbox.runtime import Runtime
@@ -24,6 +27,8 @@ POLL_SECONDS = 0.1
 #: How long a claimed job is this worker's: longer than any handler runs (a webhook attempt times out
 #: after 30 s). A worker killed mid-job leaves its claim to run out; then any worker runs the job again.
 LEASE_SECONDS = 60.0
+#: How often the worker looks for ephemeral tenants past their TTL.
+PURGE_SECONDS = 1.0
 
 
 class JobWorker:
@@ -70,9 +75,15 @@ class JobWorker:
             self._client = None
 
     async def _loop(self) -> None:
+        from sandbox.tenants import purge_expired
+
+        purged_at = 0.0
         while True:
             try:
                 ran = await self.run_due()
+                if (now := time.monotonic()) - purged_at >= PURGE_SECONDS:  # ephemeral tenants past their TTL
+                    purged_at = now
+                    purge_expired(self.runtime)
             except Exception:
                 log.exception("job loop failed")
                 ran = 0
@@ -87,10 +98,18 @@ class JobWorker:
             return len(jobs)
 
     def claim_due(self) -> list[Job]:
-        clock = self.runtime.clock
-        return self.runtime.store.claim_due_jobs(
-            clock.now_iso(), wall_now=clock.wall().timestamp(), lease_seconds=LEASE_SECONDS
-        )
+        """Jobs due by their own tenant's clock: a claim per tenant with a clock of its own, then one for
+        every other tenant on the clock of every tenant."""
+        store, clock = self.runtime.store, self.runtime.clock
+        wall = clock.wall()
+        lease = {"wall_now": wall.timestamp(), "lease_seconds": LEASE_SECONDS}
+        own = {key: state for key, state in store.clock_states().items() if key != ALL_TENANTS}
+        jobs: list[Job] = []
+        for key, state in own.items():
+            now = state.frozen_at or utc_iso(wall + timedelta(milliseconds=state.offset_ms))
+            jobs += store.claim_due_jobs(now, tenant=key, **lease)  # type: ignore[arg-type]
+        jobs += store.claim_due_jobs(clock.now_iso(), exclude=list(own), **lease)  # type: ignore[arg-type]
+        return jobs
 
     async def _run(self, job: Job) -> None:
         self._running.add(job.id)

@@ -55,6 +55,10 @@ class ApiDefinition:
     plans: Mapping[str, int] = field(default_factory=dict)
     #: plan whose budget applies to requests without a valid key (per client address)
     anonymous_plan: str | None = None
+    #: While the rate-limit counters (Redis) cannot be reached: True answers 503 service_unavailable
+    #: (Hadar: "a Redis outage will not let traffic through unmetered"); False serves requests
+    #: unmetered, without rate-limit headers.
+    rate_limits_fail_closed: bool = False
     idempotency: bool = False
     seed: Callable[[SeedContext], None] | None = None
     #: Swagger UI path relative to the API's first mount's parent (e.g. /hadar + /developers/api-docs)

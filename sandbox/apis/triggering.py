@@ -21,13 +21,14 @@ def run_trigger(api: str, event_type: str, action: Action, runtime: Runtime, ten
     style = runtime.apis[api].webhooks
     assert style is not None, f"{api} sends no webhooks"
     published: list[dict[str, Any]] = []
+    clock = runtime.clock_for(api, tenant)
 
     def events(kind: str, data: dict[str, Any]) -> None:
-        event = publish(runtime.store, runtime.clock, runtime.ids, style, api, tenant, kind, data)
+        event = publish(runtime.store, clock, runtime.ids, style, api, tenant, kind, data)
         assert event is not None  # always=True
         published.append(event)
 
-    action(runtime, Workspace(runtime.store, api, tenant, runtime.clock, runtime.ids, events))
+    action(runtime, Workspace(runtime.store, api, tenant, clock, runtime.ids, events))
     return next(event for event in reversed(published) if event["type"] == event_type)
 
 

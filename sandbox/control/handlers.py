@@ -11,12 +11,13 @@ from starlette.responses import Response
 from sandbox import tenants
 from sandbox.apis.base import ApiDefinition
 from sandbox.core import webhooks
-from sandbox.core.clock import parse_iso
+from sandbox.core.clock import StoredClock, parse_iso
 from sandbox.core.errors import NotFound, ValidationFailed
 from sandbox.core.keys import new_secret
 from sandbox.http.context import current
 from sandbox.http.responses import json_response
-from sandbox.runtime import Fault, Runtime
+from sandbox.core.store import FaultRecord
+from sandbox.runtime import Runtime
 from sandbox.seeding import reset as reset_state
 from sandbox.spec import load_spec
 
@@ -89,7 +90,12 @@ async def list_tenants(api: str | None = None) -> Response:
 
 
 async def create_tenant(body: dict[str, Any]) -> Response:
-    return _ok(tenants.provision(_rt(), _api(body["api"]), body["slug"], body["name"], body.get("plan")), 201)
+    return _ok(
+        tenants.provision(
+            _rt(), _api(body["api"]), body.get("slug"), body.get("name"), body.get("plan"), body.get("ttl_seconds")
+        ),
+        201,
+    )
 
 
 async def rotate_tenant_key(api: str, slug: str) -> Response:
@@ -122,9 +128,23 @@ async def revoke_key(key_id: str) -> Response:
 
 
 # --- clock ----------------------------------------------------------------------------------------
-def _clock_view(jobs_run: int | None = None) -> dict[str, Any]:
-    clock = _rt().clock
-    view: dict[str, Any] = {"now": clock.now_iso(), "frozen": clock.frozen}
+def _clock(api: str | None, tenant: str | None) -> StoredClock:
+    """One tenant's clock (`api` and `tenant`), or the clock of every tenant (neither)."""
+    if (api is None) != (tenant is None):
+        raise ValidationFailed("api and tenant go together: one tenant's clock, or neither for every tenant",
+                               field="tenant" if tenant is None else "api")
+    if api is None or tenant is None:
+        return _rt().clock
+    _api(api)
+    _tenant(api, tenant)
+    return StoredClock(_rt().store, api, tenant, _rt().clock.wall)
+
+
+def _clock_view(clock: StoredClock, jobs_run: int | None = None) -> dict[str, Any]:
+    state_now, frozen = clock.now_iso(), clock.frozen
+    view: dict[str, Any] = {"now": state_now, "frozen": frozen}
+    if not clock.every_tenant:
+        view.update(api=clock.api, tenant=clock.tenant)
     if jobs_run is not None:
         view["jobs_run"] = jobs_run
     return view
@@ -141,13 +161,14 @@ async def _run_due() -> int:
     return total
 
 
-async def get_clock() -> Response:
-    return _ok(_clock_view())
+async def get_clock(api: str | None = None, tenant: str | None = None) -> Response:
+    return _ok(_clock_view(_clock(api, tenant)))
 
 
 async def freeze_clock(body: dict[str, Any] | None = None) -> Response:
-    at = (body or {}).get("at")
-    clock = _rt().clock
+    body = body or {}
+    at = body.get("at")
+    clock = _clock(body.get("api"), body.get("tenant"))
     if at is not None:
         moment = parse_iso(at)
         if moment < clock.now():
@@ -155,22 +176,27 @@ async def freeze_clock(body: dict[str, Any] | None = None) -> Response:
         clock.freeze(moment)
     else:
         clock.freeze()
-    return _ok(_clock_view(await _run_due()))
+    return _ok(_clock_view(clock, await _run_due()))
 
 
 async def advance_clock(body: dict[str, Any]) -> Response:
-    _rt().clock.advance(timedelta(seconds=body["seconds"]))
-    return _ok(_clock_view(await _run_due()))
+    clock = _clock(body.get("api"), body.get("tenant"))
+    clock.advance(timedelta(seconds=body["seconds"]))
+    return _ok(_clock_view(clock, await _run_due()))
 
 
-async def unfreeze_clock() -> Response:
-    _rt().clock.unfreeze()
-    return _ok(_clock_view())
+async def unfreeze_clock(body: dict[str, Any] | None = None) -> Response:
+    body = body or {}
+    clock = _clock(body.get("api"), body.get("tenant"))
+    clock.unfreeze()
+    return _ok(_clock_view(clock))
 
 
-async def reset_clock() -> Response:
-    _rt().clock.reset()
-    return _ok(_clock_view())
+async def reset_clock(body: dict[str, Any] | None = None) -> Response:
+    body = body or {}
+    clock = _clock(body.get("api"), body.get("tenant"))
+    clock.reset()
+    return _ok(_clock_view(clock))
 
 
 # --- webhooks -------------------------------------------------------------------------------------
@@ -186,7 +212,8 @@ async def create_webhook_endpoint(body: dict[str, Any]) -> Response:
         raise ValidationFailed(f"{api.name} has no event {unknown[0]!r}; events: {', '.join(sorted(known))}", field="events")
     secret = body.get("secret") or new_secret()
     endpoint = webhooks.create_endpoint(
-        runtime.store, runtime.clock, runtime.ids, api.webhooks, api.name, body["tenant"], body["url"], body["events"],
+        runtime.store, runtime.clock_for(api.name, body["tenant"]), runtime.ids, api.webhooks, api.name, body["tenant"],
+        body["url"], body["events"],
         secret, body.get("description"),
     )
     return _ok(endpoint, 201)
@@ -230,7 +257,7 @@ async def redeliver(delivery_id: str) -> Response:
     runtime = _rt()
     for api, slug in _tenants(None, None):
         if runtime.store.collection(api, slug, "webhook_deliveries").get(delivery_id) is not None:
-            webhooks.redeliver(runtime.store, runtime.clock, runtime.ids, api, slug, delivery_id)
+            webhooks.redeliver(runtime.store, runtime.clock_for(api, slug), runtime.ids, api, slug, delivery_id)
             await _run_due()
             delivery = runtime.store.collection(api, slug, "webhook_deliveries").get(delivery_id)
             assert delivery is not None
@@ -276,7 +303,7 @@ async def hadar_whatsapp_opt_out(body: dict[str, Any]) -> Response:
 
 
 # --- faults -----------------------------------------------------------------------------------------
-def _fault_view(fault: Fault) -> dict[str, Any]:
+def _fault_view(fault: FaultRecord) -> dict[str, Any]:
     return {
         "api": fault.api,
         "operation_id": fault.operation_id,
@@ -287,7 +314,7 @@ def _fault_view(fault: Fault) -> dict[str, Any]:
 
 
 async def list_faults() -> Response:
-    return _ok([_fault_view(f) for f in _rt().faults])
+    return _ok([_fault_view(f) for f in _rt().store.list_faults()])
 
 
 async def inject_fault(body: dict[str, Any]) -> Response:
@@ -298,16 +325,14 @@ async def inject_fault(body: dict[str, Any]) -> Response:
         known = {op.get("operationId") for item in spec["paths"].values() for op in item.values() if isinstance(op, dict)}
         if operation_id not in known:
             raise NotFound(f"{api.name} has no operation {operation_id!r}", field="operation_id")
-    fault = Fault(api.name, operation_id, body.get("status"), body.get("count", 1), body.get("latency_ms", 0))
-    _rt().faults.append(fault)
+    # In the store: every worker of a deployment counts the same fault down.
+    fault = _rt().store.add_fault(api.name, operation_id, body.get("status"), body.get("count", 1), body.get("latency_ms", 0))
     return _ok(_fault_view(fault), 201)
 
 
 async def clear_faults() -> Response:
-    cleared = len(_rt().faults)
-    _rt().faults.clear()
+    cleared = _rt().store.clear_faults()
     return _ok({"cleared": cleared})
-
 
 
 # --- the request journal -----------------------------------------------------------------------------
@@ -323,3 +348,27 @@ async def list_requests(
     except ValueError as exc:
         raise ValidationFailed(str(exc), field="status") from None
     return _ok([entry for _, entry in rows])
+
+
+# --- health -----------------------------------------------------------------------------------------
+async def get_health() -> Response:
+    """For load balancers: 200 while this worker, its database and its Redis (if any) answer, else 503."""
+    import os
+
+    runtime = _rt()
+    try:
+        runtime.store.ping()
+        db = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer
+        db = f"unreachable ({type(exc).__name__})"
+    redis = runtime.limiter.check() if runtime.limiter.redis else "absent"
+    healthy = db == "ok" and redis in ("ok", "absent")
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "db": db,
+        "backend": runtime.store.backend,
+        "schema_version": runtime.store.schema_version,
+        "redis": redis,
+        "pid": os.getpid(),
+    }
+    return json_response(body, 200 if healthy else 503)

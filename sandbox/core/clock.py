@@ -5,6 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sandbox.core.store import ALL_TENANTS, ClockState
 
 
 def utc_iso(moment: datetime) -> str:
@@ -83,3 +86,89 @@ class Clock:
         with self._lock:
             self._offset = timedelta(0)
             self._frozen_at = None
+
+
+class ClockStore(Protocol):
+    def clock_state(self, api: str, tenant: str) -> ClockState: ...
+    def update_clocks(
+        self, api: str, tenant: str, change: Callable[[ClockState], ClockState | None]
+    ) -> ClockState: ...
+
+
+def _iso_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+class StoredClock(Clock):
+    """A test clock kept in the store, so every worker of a deployment reads and moves the same time.
+
+    One per tenant (`api`, `tenant`), plus the clock of every tenant (`ALL_TENANTS`): a tenant without a
+    clock of its own follows that one; moving it moves every tenant. State is an offset from wall time in
+    milliseconds, or a frozen instant. `snapshot=True` reads the state once (a clock for one request).
+    """
+
+    def __init__(
+        self, store: ClockStore, api: str = "", tenant: str = "", source: Callable[[], datetime] | None = None,
+        *, snapshot: bool = False,
+    ) -> None:
+        super().__init__(source)
+        self.store = store
+        self.api, self.tenant = api, tenant
+        self._snapshot = snapshot
+        self._state: ClockState | None = None
+
+    @property
+    def every_tenant(self) -> bool:
+        return (self.api, self.tenant) == ALL_TENANTS
+
+    def state(self) -> ClockState:
+        state = self._state
+        if state is None or not self._snapshot:
+            state = self._state = self.store.clock_state(self.api, self.tenant)
+        return state
+
+    def _of(self, state: ClockState) -> datetime:
+        if state.frozen_at is not None:
+            return parse_iso(state.frozen_at)
+        return self._source() + timedelta(milliseconds=state.offset_ms)
+
+    def now(self) -> datetime:
+        return self._of(self.state())
+
+    @property
+    def frozen(self) -> bool:
+        return self.state().frozen_at is not None
+
+    def _change(self, change: Callable[[ClockState], ClockState | None]) -> datetime:
+        self._state = self.store.update_clocks(self.api, self.tenant, change)
+        return self._of(self._state)
+
+    def freeze(self, at: datetime | None = None) -> datetime:
+        def frozen(state: ClockState) -> ClockState:
+            return ClockState(state.offset_ms, utc_iso(at if at is not None else self._of(state)))
+
+        return self._change(frozen)
+
+    def unfreeze(self) -> None:
+        def ticking(state: ClockState) -> ClockState:
+            if state.frozen_at is None:
+                return state
+            return ClockState(_iso_ms(parse_iso(state.frozen_at)) - _iso_ms(self._source()))
+
+        self._change(ticking)
+
+    def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta(0):
+            raise ValueError("the sandbox clock only moves forward")
+        step = int(delta.total_seconds() * 1000)
+
+        def later(state: ClockState) -> ClockState:
+            if state.frozen_at is not None:
+                return ClockState(state.offset_ms, utc_iso(parse_iso(state.frozen_at) + timedelta(milliseconds=step)))
+            return ClockState(state.offset_ms + step)
+
+        return self._change(later)
+
+    def reset(self) -> None:
+        # None: every tenant's own clock goes (the clock of every tenant), or this tenant is at wall time again
+        self._change(lambda state: None if self.every_tenant else ClockState())

@@ -1,15 +1,19 @@
-"""Per-key rate limits on fixed one-minute windows, counted by the `limits` library."""
+"""Per-key rate limits on fixed one-minute windows: `limits` (in memory or on Redis), or the store."""
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
+
+if TYPE_CHECKING:
+    from sandbox.core.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,21 +41,75 @@ class RateState:
         return max(1, math.ceil(self.reset - (time.time() if now is None else now)))
 
 
+class RateLimitsUnavailable(Exception):
+    """The counters cannot be reached (Redis down): each API decides to fail closed or serve unmetered."""
+
+
+class _StoreWindows:
+    """Fixed windows counted in the store (`rate_counters`): shared by every worker on one database
+    when there is no Redis. One atomic upsert per hit."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def hit(self, key: str, window: int, wall_now: float) -> tuple[int, float]:
+        return self.store.hit_window(key, wall_now, window)
+
+    def reset(self) -> None:
+        self.store.clear_windows()
+
+
 class RateLimiter:
     """`hit` counts one request against `bucket` at `per_minute` and reports the window.
 
     The window is one minute, as every vendor documents; `window_seconds` shortens it so client
-    back-off can be tested in seconds. Storage is in memory by default; any `limits` storage URI (e.g. `redis://…`) shares budgets
-    between several sandbox processes. Windows follow wall time, not the sandbox test clock:
-    clients see real `Retry-After` seconds.
+    back-off can be tested in seconds. Windows follow wall time, not the sandbox test clock: clients see
+    real `Retry-After` seconds. Where the counters live decides what shares them:
+    - `redis://…` (`serve --redis`): `limits`' Redis storage; every worker and machine shares budgets.
+    - no Redis, a database file or PostgreSQL: a row per key in the store; the workers on it share budgets.
+    - `memory` database: `limits`' in-process storage (one process is all there is).
     """
 
-    def __init__(self, storage_uri: str | None = None, window_seconds: int = 60) -> None:
-        # Only synchronous storages make sense here (the limiter is called from sync code).
-        self._storage = cast(Storage, storage_from_string(storage_uri)) if storage_uri else MemoryStorage()
-        self._limiter = FixedWindowRateLimiter(self._storage)
+    #: After a failed Redis call, calls fail at once for this long instead of each waiting on a timeout.
+    DOWN_SECONDS = 1.0
+
+    def __init__(
+        self, storage_uri: str | None = None, window_seconds: int = 60, *, store: Store | None = None,
+        key_prefix: str = "lead-sandbox", wall: Callable[[], float] = time.time,
+    ) -> None:
         self._window = window_seconds
         self._items: dict[int, RateLimitItemPerSecond] = {}
+        self._wall = wall
+        self._windows: _StoreWindows | None = None
+        self.redis = bool(storage_uri and storage_uri.startswith(("redis://", "rediss://", "redis+unix://")))
+        self._down_until = 0.0
+        self._failures: tuple[type[BaseException], ...] = ()
+        if self.redis:
+            assert storage_uri is not None
+            # Imported here: the redis client is not worth its import time on a laptop without Redis.
+            from limits.errors import StorageError
+            from limits.storage import RedisStorage
+            from redis.exceptions import RedisError
+
+            self._failures = (StorageError, RedisError, OSError)
+            # wrap_exceptions: every Redis failure arrives as limits' StorageError. Short timeouts: an
+            # unreachable Redis must turn into a quick 503, not a hung request.
+            self._storage: Storage | None = RedisStorage(
+                storage_uri, key_prefix=key_prefix, wrap_exceptions=True,
+                socket_connect_timeout=0.5, socket_timeout=0.5,
+            )
+        elif storage_uri:
+            self._storage = cast(Storage, storage_from_string(storage_uri))
+        elif store is not None and not store.in_memory:
+            self._storage = None
+            self._windows = _StoreWindows(store)
+        else:
+            self._storage = MemoryStorage()
+        self._limiter = FixedWindowRateLimiter(self._storage) if self._storage is not None else None
+
+    @property
+    def backend(self) -> str:
+        return "redis" if self.redis else "store" if self._windows is not None else "memory"
 
     def _item(self, per_minute: int) -> RateLimitItemPerSecond:
         # A budget per window; the window is a minute unless shortened (`serve --rate-window`).
@@ -61,9 +119,19 @@ class RateLimiter:
         return item
 
     def hit(self, bucket: str, per_minute: int) -> RateState:
+        if self._windows is not None:
+            hits, ends = self._windows.hit(f"{bucket}/{per_minute}/{self._window}", self._window, self._wall())
+            return RateState(per_minute, max(0, per_minute - hits), math.ceil(ends), hits <= per_minute)
+        assert self._limiter is not None
+        if self.redis and time.monotonic() < self._down_until:
+            raise RateLimitsUnavailable("Redis was unreachable a moment ago")
         item = self._item(per_minute)
-        allowed = self._limiter.hit(item, bucket)
-        stats = self._limiter.get_window_stats(item, bucket)
+        try:
+            allowed = self._limiter.hit(item, bucket)
+            stats = self._limiter.get_window_stats(item, bucket)
+        except self._failures as exc:
+            self._down_until = time.monotonic() + self.DOWN_SECONDS
+            raise RateLimitsUnavailable(str(exc)) from exc
         return RateState(
             limit=per_minute,
             remaining=max(0, stats.remaining),
@@ -71,5 +139,18 @@ class RateLimiter:
             allowed=allowed,
         )
 
+    def check(self) -> str:
+        """Health: "ok", or why the counters cannot be reached."""
+        if not self.redis:
+            return "ok"
+        assert self._storage is not None
+        try:
+            return "ok" if self._storage.check() else "unreachable"
+        except Exception as exc:  # noqa: BLE001 - any failure is the answer
+            return f"unreachable ({type(exc).__name__})"
+
     def reset(self) -> None:
-        self._storage.reset()
+        if self._windows is not None:
+            self._windows.reset()
+        elif self._storage is not None:
+            self._storage.reset()

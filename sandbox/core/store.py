@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -460,6 +460,35 @@ class Store:
             if best is None or row[0] != "":
                 best = row
         return ClockState() if best is None else ClockState(int(best[1]), best[2])
+
+    def update_clocks(
+        self, api: str, tenant: str, change: Callable[[ClockState], ClockState | None]
+    ) -> ClockState:
+        """Read, change and write a clock in one transaction (workers moving time at once both count).
+
+        A tenant's clock starts from the one of every tenant; changing the clock of every tenant
+        (ALL_TENANTS) changes every tenant's own clock the same way. `change` returning None deletes."""
+        with self.transaction() as conn:
+            rows = conn.execute(f"SELECT api, tenant, offset_ms, frozen_at FROM clocks{self.dialect.for_update}").fetchall()
+            states = {(row[0], row[1]): ClockState(int(row[2]), row[3]) for row in rows}
+            default = states.get(ALL_TENANTS, ClockState())
+            targets = list(states) if (api, tenant) == ALL_TENANTS else []
+            if (api, tenant) not in targets:
+                targets.append((api, tenant))
+            result = ClockState()
+            for key in targets:
+                new = change(states.get(key, default))
+                if new is None:
+                    conn.execute("DELETE FROM clocks WHERE api = ? AND tenant = ?", key)
+                    continue
+                conn.execute(
+                    "INSERT INTO clocks (api, tenant, offset_ms, frozen_at) VALUES (?, ?, ?, ?) ON CONFLICT (api, tenant) "
+                    "DO UPDATE SET offset_ms = excluded.offset_ms, frozen_at = excluded.frozen_at",
+                    (*key, new.offset_ms, new.frozen_at),
+                )
+                if key == (api, tenant):
+                    result = new
+        return result
 
     def set_clock_states(self, states: dict[tuple[str, str], ClockState]) -> None:
         with self.transaction() as conn:

@@ -21,6 +21,7 @@ from sandbox.core import errors as E
 from sandbox.core import idempotency
 from sandbox.core.auth import SAFE_METHODS, Principal, authenticate
 from sandbox.core.clock import utc_iso
+from sandbox.core.ratelimit import RateLimitsUnavailable
 from sandbox.http import context as request_context
 from sandbox.http.errors import render
 from sandbox.runtime import Runtime
@@ -101,7 +102,10 @@ class EdgeMiddleware:
                 if rate is None and mount is not None and mount.api.plans:
                     # No operation matched (404/405), so the gate did not run: count the request
                     # per client address, so that every response still carries the headers.
-                    rate = state["rate"] = runtime.limiter.hit(*anonymous_bucket(runtime, mount.api, scope))
+                    try:
+                        rate = state["rate"] = runtime.limiter.hit(*anonymous_bucket(runtime, mount.api, scope))
+                    except RateLimitsUnavailable:
+                        rate = None  # this response is an error already
                 if rate is not None:
                     raw.extend(rate.raw_headers())
                 message["headers"] = raw
@@ -168,7 +172,8 @@ class GateMiddleware:
         principal: Principal | None = None
         failure: E.SandboxError | None = None
         if api.admin_only:
-            self._check_admin(scope)
+            if operation_id != "getHealth":  # load balancers probe without the admin token
+                self._check_admin(scope)
             await self._with_fault(api.name, operation_id)
             await self.app(scope, receive, send)
             return
@@ -194,9 +199,17 @@ class GateMiddleware:
                 budget = self.runtime.budget(api, principal.plan)
             else:
                 bucket, budget = anonymous_bucket(self.runtime, api, scope)
-            rate = self.runtime.limiter.hit(bucket, budget)
+            try:
+                rate = self.runtime.limiter.hit(bucket, budget)
+            except RateLimitsUnavailable:
+                if api.rate_limits_fail_closed:
+                    raise E.ServiceUnavailable(
+                        "Rate limiting is unavailable (its Redis cannot be reached); this route fails closed "
+                        "rather than let traffic through unmetered. Retry shortly."
+                    ) from None
+                rate = None  # this API serves unmetered while the counters are away
             state["rate"] = rate
-            if not rate.allowed:
+            if rate is not None and not rate.allowed:
                 raise E.RateLimited(
                     f"Rate limit of {rate.limit} requests per minute exceeded; retry after the window resets",
                     headers={"Retry-After": str(rate.retry_after())},
@@ -224,7 +237,7 @@ class GateMiddleware:
 
     async def _with_fault(self, api: str, operation_id: str | None) -> None:
         """Injected faults (control plane): wait, then fail, for the next N calls of an operation."""
-        fault = self.runtime.take_fault(api, operation_id) if self.runtime.faults else None
+        fault = self.runtime.store.take_fault(api, operation_id)
         if fault is None:
             return
         if fault.latency_ms:
@@ -267,8 +280,8 @@ class IdempotencyMiddleware:
         body = await _read_body(receive)
         relative_path = scope["path"][len(mount.prefix) :]
         fingerprint = idempotency.fingerprint(scope["method"], relative_path, body)
-        store, clock = self.runtime.store, self.runtime.clock
         api, tenant = mount.api.name, principal.tenant
+        store, clock = self.runtime.store, self.runtime.clock_for(api, tenant)
         deadline = time.monotonic() + self.WAIT_SECONDS
         while True:
             now = clock.now()

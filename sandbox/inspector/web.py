@@ -221,7 +221,7 @@ class Inspector:
                 op["operationId"] for item in spec["paths"].values() for op in item.values()
                 if isinstance(op, dict) and "operationId" in op
             )
-        return self.render(request, "faults.html", faults=list(self.runtime.faults), operations=operations)
+        return self.render(request, "faults.html", faults=self.runtime.store.list_faults(), operations=operations)
 
 
 _ID = re.compile(r"^[a-z]+_[0-9A-Za-z-]{8,}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -27,6 +27,9 @@ API = ApiDefinition(
     render_error=render,
     plans={"starter": 60, "growth": 300, "enterprise": 1000},
     anonymous_plan="starter",
+    # The vendor page: "Auth and revenue routes are fail-closed". Every route here authenticates with a
+    # key, and /invoices is the revenue route, so every route fails closed.
+    rate_limits_fail_closed=True,
     idempotency=True,
     seed=lazy("sandbox.fixtures.hadar:seed"),
     docs_path="/developers/api-docs",

@@ -35,7 +35,7 @@ def _lead_updated(runtime: Runtime, ws: Workspace) -> None:
 
 
 def _booking(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
-    moment = runtime.clock.now() + timedelta(days=2)
+    moment = ws.clock.now() + timedelta(days=2)
     return models.create_booking(
         ws, {"lead_id": _latest_lead(ws)["id"], "type": "viewing", "scheduled_at": utc_iso(moment), "agent_name": "Sara"}
     )
@@ -61,7 +61,7 @@ def _status_event(status: str) -> Callable[[Runtime, Workspace], None]:
 
 
 def _invoice(runtime: Runtime, ws: Workspace, paid: bool) -> None:
-    moment = runtime.clock.now()
+    moment = ws.clock.now()
     now = utc_iso(moment)
     subtotal = 3990.0
     invoice: dict[str, Any] = {

@@ -165,5 +165,5 @@ async def advance_status(runtime: Runtime, job: Job) -> None:
     ws.emit(f"whatsapp.message.{status}", wire(message))
     if status in PROGRESSION:
         due = parse_iso(job.due_at) + PROGRESSION[status][1]
-        ws.store.add_job(Job(ws.ids.new("job", runtime.clock.now()), "hadar", job.tenant, STATUS_JOB, utc_iso(due),
+        ws.store.add_job(Job(ws.ids.new("job", ws.clock.now()), "hadar", job.tenant, STATUS_JOB, utc_iso(due),
                              {"message_id": message["id"]}))

@@ -41,7 +41,7 @@ def _new_property(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
 
 
 def _appointment(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
-    start = runtime.clock.now() + timedelta(days=1)
+    start = ws.clock.now() + timedelta(days=1)
     return models.schedule_appointment(
         ws, {"type": "viewing", "lead_id": _latest(ws, "leads")["id"], "scheduled_at": utc_iso(start)}
     )

@@ -39,7 +39,7 @@ def ensure_jobs(runtime: Runtime) -> None:
     pending = {job.tenant for job in runtime.store.pending_jobs("leaditio") if job.kind == models.MATCH_JOB}
     for tenant in runtime.store.list_tenants("leaditio"):
         if tenant.slug not in pending:
-            schedule(runtime, tenant.slug, runtime.clock.now() + models.MATCH_EVERY)
+            schedule(runtime, tenant.slug, runtime.clock_for("leaditio", tenant.slug).now() + models.MATCH_EVERY)
 
 
 async def run_match(runtime: Runtime, job: Job) -> None:
@@ -48,7 +48,7 @@ async def run_match(runtime: Runtime, job: Job) -> None:
     if tenant is None:  # reset removed the buyer
         return
     due = parse_iso(job.due_at)
-    now = runtime.clock.now()
+    now = ws.clock.now()
     hours = min(MAX_CATCH_UP, 1 + int((now - due) / models.MATCH_EVERY))
     quota = int(tenant.data.get("quota_this_month", 0))
     for _ in range(hours):
