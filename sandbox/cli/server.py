@@ -45,12 +45,26 @@ def _known_api(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -
 @setting("--quiet", "-q", is_flag=True, help="no line per request on the console (the request journal keeps them)")
 @setting("--log-format", type=click.Choice(["text", "json"]), default="text",
          help="the line per request: readable text (coloured on a terminal) or JSON lines")
+@setting("--workers", type=click.IntRange(min=1), default=1, metavar="N",
+         help="worker processes on one port; they share a database file (WAL) or PostgreSQL")
+@setting("--redis", default=None, metavar="URL",
+         help="redis://… for rate-limit counters shared by every worker and machine (else the database keeps them)")
 def serve(**options: Any) -> None:
     """Start the sandbox: every API on one port, seeded, keys printed, then `ready on http://HOST:PORT`."""
     config = _config(options)
+    if config.workers > 1:
+        from sandbox import workers
+
+        try:
+            workers.check(config)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
     listener = bind(config.host, config.port)  # before anything is printed: a busy port says so first
     check_db(config.db)
-    run(config, listener)
+    if config.workers > 1:
+        run_workers(config, listener)
+    else:
+        run(config, listener)
 
 
 def _config(options: dict[str, Any]) -> Config:
@@ -70,6 +84,10 @@ def _config(options: dict[str, Any]) -> Config:
         webhook_hosts="loopback" if options["webhooks_loopback_only"] else "any",
         admin_token=options["admin_token"],
         console_log=None if options["quiet"] else options["log_format"],
+        workers=options["workers"],
+        redis=options["redis"],
+        # several deployments may share one Redis: each keeps its counters under its own prefix
+        redis_prefix=os.environ.get("LEAD_SANDBOX_REDIS_PREFIX", "lead-sandbox"),
     )
 
 
@@ -113,6 +131,25 @@ def check_db(db: str) -> None:
         raise CliError(f"--db: {exc}") from None
     except (OSError, sqlite3.Error) as exc:
         raise CliError(f"--db {db}: cannot use it as a SQLite database ({exc})") from None
+
+
+def run_workers(config: Config, listener: socket.socket) -> None:
+    """`--workers N`: the database is seeded here once, then uvicorn's supervisor starts N workers on the
+    listening socket, each building its app from the same Config (`sandbox.workers.app`)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from sandbox import workers
+
+    join_background_seed(seed_in_background(config), config)
+    origin = f"http://{config.host}:{config.port}"
+    click.echo(f"lead-sandbox: {config.workers} workers, store {config.db}, rate limits in "
+               f"{'Redis' if config.redis else 'the store'}, seed {config.seed}")
+    print_table(key_rows(config), origin)
+    click.echo(f"control plane: {origin}/_sandbox (openapi.json there); ready when {origin}/_sandbox/health answers 200")
+    sys.stdout.flush()
+    uv_config = workers.uvicorn_config(config)
+    Multiprocess(uv_config, target=uvicorn.Server(uv_config).run, sockets=[listener]).run()
 
 
 def run(config: Config, listener: socket.socket) -> None:

@@ -14,9 +14,9 @@ from sandbox.core import webhooks
 from sandbox.core.clock import StoredClock, parse_iso
 from sandbox.core.errors import NotFound, ValidationFailed
 from sandbox.core.keys import new_secret
+from sandbox.core.store import FaultRecord
 from sandbox.http.context import current
 from sandbox.http.responses import json_response
-from sandbox.core.store import FaultRecord
 from sandbox.runtime import Runtime
 from sandbox.seeding import reset as reset_state
 from sandbox.spec import load_spec

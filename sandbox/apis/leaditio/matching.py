@@ -47,6 +47,9 @@ async def run_match(runtime: Runtime, job: Job) -> None:
     tenant = runtime.store.get_tenant("leaditio", job.tenant)
     if tenant is None:  # reset removed the buyer
         return
+    chain = [j.id for j in runtime.store.pending_jobs("leaditio") if j.kind == models.MATCH_JOB and j.tenant == job.tenant]
+    if any(other < job.id for other in chain if other != job.id):
+        return  # two workers started at once and each scheduled a chain: the one with the smaller id goes on
     due = parse_iso(job.due_at)
     now = ws.clock.now()
     hours = min(MAX_CATCH_UP, 1 + int((now - due) / models.MATCH_EVERY))
