@@ -18,11 +18,23 @@ REDIS_URL = os.environ.get("LEAD_SANDBOX_TEST_REDIS", "redis://127.0.0.1:6379/0"
 REQUIRED = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+#: service -> how many tests skipped for want of it (the one-line summary at the end of the run)
+_SKIPPED: dict[str, int] = {}
+
+
 def _missing(what: str, exc: BaseException) -> None:
     message = f"{what} unavailable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
     if REQUIRED:
         pytest.fail(f"CI requires {message}", pytrace=False)
+    _SKIPPED[what] = _SKIPPED.get(what, 0) + 1
     pytest.skip(message)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if _SKIPPED:
+        parts = "; ".join(f"{count} needing {what}" for what, count in _SKIPPED.items())
+        terminalreporter.write_line(f"lead-sandbox: skipped {sum(_SKIPPED.values())} tests of the team "
+                                    f"sandbox ({parts}): not reachable here; CI requires them")
 
 
 def _admin_connect():  # type: ignore[no-untyped-def]

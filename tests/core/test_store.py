@@ -308,3 +308,12 @@ def test_clocks_per_tenant_fall_back_to_the_clock_of_every_tenant(store):
     assert store.clock_state("hadar", "b") == ClockState(1000)
     store.wipe("hadar", "a")
     assert store.clock_state("hadar", "a") == ClockState(1000)
+
+
+def test_each_worker_start_takes_its_own_id_stream(db_url):
+    """Workers starting together on one database never share an id stream (so ids never collide)."""
+    stores = _workers(db_url, 4)
+    counts = _concurrently([lambda s=s: s.next_count("id_stream") for s in stores] * 2)
+    assert sorted(counts) == list(range(8))
+    for s in stores:
+        s.close()

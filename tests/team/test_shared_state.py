@@ -131,3 +131,50 @@ def test_redis_counts_one_budget_for_two_sandboxes(tmp_path, redis_url):
     client = redis.Redis.from_url(redis_url)
     for key in client.scan_iter(f"{prefix}*"):
         client.delete(key)
+
+
+def test_graceful_shutdown_hands_back_the_claims_of_jobs_in_flight(tmp_path):
+    """A job still running when its worker stops is pending again at once (no lease to wait out)."""
+    import asyncio
+
+    from sandbox.core.store import Job
+
+    app = create_app(Config(db=str(tmp_path / "stop.db")))
+    runtime = runtime_of(app)
+    started = asyncio.Event()
+
+    async def hangs(_runtime, _job) -> None:  # type: ignore[no-untyped-def]
+        started.set()
+        await asyncio.sleep(3600)
+
+    runtime.worker.handlers["test.hangs"] = hangs
+    runtime.store.add_job(Job("job_hang", "hadar", MARINA, "test.hangs", "2000-01-01T00:00:00.000Z", {}))
+
+    async def scenario() -> None:
+        runtime.worker.ensure_started()
+        await asyncio.wait_for(started.wait(), 30)
+        assert runtime.store._rows("SELECT state FROM jobs WHERE id = 'job_hang'") == [("running",)]
+        await runtime.worker.stop()
+
+    asyncio.run(scenario())
+    assert runtime.store._rows("SELECT state, lease_until FROM jobs WHERE id = 'job_hang'") == [("pending", None)]
+    runtime.store.close()
+
+
+def test_a_test_takes_a_fresh_tenant_of_a_shared_deployment_and_moves_only_its_clock(sandbox):
+    from contracts.shared_deployment import fresh_tenant
+
+    origin, _ = sandbox
+    mine, yours = fresh_tenant(origin, "hadar"), fresh_tenant(origin, "hadar")
+    assert mine.slug != yours.slug and mine.base_url == origin + "/hadar/v1"
+    with httpx.Client(base_url=mine.base_url, headers=bearer(mine.key), timeout=30) as hadar:
+        assert hadar.get("/leads").status_code == 200
+    with httpx.Client(base_url=yours.base_url, headers=bearer(mine.key), timeout=30) as hadar:
+        lead_of_yours = httpx.get(yours.base_url + "/leads?limit=1", headers=bearer(yours.key)).json()["data"]["items"][0]
+        assert hadar.get(f"/leads/{lead_of_yours['id']}").status_code == 404  # my key sees my tenant only
+    before = parse_iso(yours.now())
+    mine.advance_clock(7 * 86400)
+    assert parse_iso(mine.now()) - before > timedelta(days=6)
+    assert parse_iso(yours.now()) - before < timedelta(hours=1)
+    href = fresh_tenant(origin, "href")
+    assert href.base_url == f"{origin}/href/{href.slug}/api"
