@@ -128,17 +128,33 @@ class _PostgresConnection:
     """psycopg's connection with the store's `?` placeholders (translated once per statement text)."""
 
     def __init__(self, url: str) -> None:
+        self._url = url
+        self._conn = self._connect()
+        self._in_transaction = False
+
+    def _connect(self) -> Any:
         import psycopg
 
         # Autocommit, like the SQLite connection: `BEGIN` groups statements where a write needs it.
         # prepare_threshold: statements are server-side prepared after two uses (psycopg's default is 5).
-        self._conn = psycopg.connect(url, autocommit=True, prepare_threshold=2)
+        return psycopg.connect(self._url, autocommit=True, prepare_threshold=2, connect_timeout=5)
+
+    def _live(self) -> Any:
+        """The connection, opened again after the server went away (a restart, a failover): the call
+        that met the broken connection failed; later ones work once PostgreSQL answers. Never inside a
+        transaction, whose earlier statements died with the old connection."""
+        if (self._conn.broken or self._conn.closed) and not self._in_transaction:
+            self._conn = self._connect()
+        return self._conn
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(_pg_sql(sql), params or None)  # type: ignore[arg-type]
+        conn = self._live()
+        if sql in ("BEGIN", "COMMIT", "ROLLBACK"):
+            self._in_transaction = sql == "BEGIN"
+        return conn.execute(_pg_sql(sql), params or None)
 
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any:
-        with self._conn.cursor() as cursor:
+        with self._live().cursor() as cursor:
             cursor.executemany(_pg_sql(sql), params)  # type: ignore[arg-type]
             return cursor
 

@@ -317,3 +317,20 @@ def test_each_worker_start_takes_its_own_id_stream(db_url):
     assert sorted(counts) == list(range(8))
     for s in stores:
         s.close()
+
+
+def test_postgresql_connection_is_opened_again_after_the_server_dropped_it(postgres_url):
+    """A PostgreSQL restart or failover fails the call in flight, not every later one."""
+    import psycopg
+
+    from tests.backends import POSTGRES_ADMIN_URL
+
+    store = Store(postgres_url)
+    store.set_meta("k", {"v": 1})
+    pid = store._one("SELECT pg_backend_pid()")[0]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(psycopg.OperationalError):
+        store.ping()
+    assert store.get_meta("k") == {"v": 1}
+    store.close()
