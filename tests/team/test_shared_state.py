@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from contracts.sandbox_server import free_port, running_sandbox
+from sandbox.contracts.sandbox_server import free_port, running_sandbox
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
 from sandbox.core.clock import Clock, parse_iso
@@ -162,7 +162,7 @@ def test_graceful_shutdown_hands_back_the_claims_of_jobs_in_flight(tmp_path):
 
 
 def test_a_test_takes_a_fresh_tenant_of_a_shared_deployment_and_moves_only_its_clock(sandbox):
-    from contracts.shared_deployment import fresh_tenant
+    from sandbox.contracts.shared_deployment import fresh_tenant
 
     origin, _ = sandbox
     mine, yours = fresh_tenant(origin, "hadar"), fresh_tenant(origin, "hadar")
