@@ -136,7 +136,6 @@ def check_db(db: str) -> None:
 def run_workers(config: Config, listener: socket.socket) -> None:
     """`--workers N`: the database is seeded here once, then uvicorn's supervisor starts N workers on the
     listening socket, each building its app from the same Config (`sandbox.workers.app`)."""
-    import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     from sandbox import workers
@@ -149,7 +148,7 @@ def run_workers(config: Config, listener: socket.socket) -> None:
     click.echo(f"control plane: {origin}/_sandbox (openapi.json there); ready when {origin}/_sandbox/health answers 200")
     sys.stdout.flush()
     uv_config = workers.uvicorn_config(config)
-    Multiprocess(uv_config, target=uvicorn.Server(uv_config).run, sockets=[listener]).run()
+    Multiprocess(uv_config, sockets=[listener]).run()
 
 
 def run(config: Config, listener: socket.socket) -> None:
