@@ -390,13 +390,14 @@ class Store:
     # -- request journal ----------------------------------------------------------------------
     def journal_append(self, rows: Sequence[tuple[str, str, str, int, str, str]]) -> None:
         """Append (id, api, tenant, status, trace_id, data JSON) rows in one transaction (a flushed batch)."""
+        values: Sequence[tuple[Any, ...]] = rows
         if rows and self.backend == "postgresql":  # the JSON column is text there, not SQLite's untyped JSON
-            rows = [(*row[:5], row[5].decode() if isinstance(row[5], bytes) else row[5]) for row in rows]
-        if rows:
+            values = [(*row[:5], row[5].decode() if isinstance(row[5], bytes) else row[5]) for row in rows]
+        if values:
             with self.transaction() as conn:
                 conn.executemany(
                     "INSERT INTO request_journal (id, api, tenant, status, trace_id, data) VALUES (?, ?, ?, ?, ?, ?)",
-                    rows,
+                    values,
                 )
 
     def journal_prune(self, api: str, tenant: str, keep: int) -> int:
