@@ -8,8 +8,8 @@ import re
 import httpx
 import pytest
 from conftest import MARINA, MARINA_ADMIN, bearer
-from sandbox.contracts.sandbox_server import running_sandbox
 
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.config import Config
 
 APIS = ("hadar", "hadar-crm", "leaditio", "askad", "href")

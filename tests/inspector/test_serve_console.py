@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+
 from sandbox.contracts.sandbox_server import free_port
 
 ADMIN = "hdr_test_marina_growth_admin_4f9c2a7b"
