@@ -77,13 +77,13 @@ def _is_secret(raw_name: bytes) -> bool:
 
 #: How a member name that _SECRET_MEMBER matches ends: looked for first (plain substring scans), as the
 #: regex over a page of records costs a tenth of a millisecond.
-_SECRET_ENDINGS = tuple(
-    f'{word}"'.encode() for stem in ("key", "secret", "token", "password", "signature") for word in (stem, stem.title())
-)
+#: The regex ignores case, so the scan looks at the lower-cased body (`API_KEY`, `Signing_SECRET` are secrets too).
+_SECRET_ENDINGS = tuple(f'{stem}"'.encode() for stem in ("key", "secret", "token", "password", "signature"))
 
 
 def _mask_body(body: bytes) -> bytes:
-    if not any(ending in body for ending in _SECRET_ENDINGS):
+    lowered = body.lower()
+    if not any(ending in lowered for ending in _SECRET_ENDINGS):
         return body
     return _SECRET_MEMBER.sub(
         lambda m: m.group(1) + b'"' + mask(m.group(2).decode("utf-8", "replace")).encode() + b'"', body

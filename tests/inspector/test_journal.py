@@ -163,3 +163,14 @@ def test_listeners_get_each_flushed_batch():
     assert journal.flush() == seen and len(seen) == 2
     assert journal.flush() == []
     store.close()
+
+
+def test_secret_member_names_match_in_any_case_and_other_bodies_stay_as_they_are():
+    named = b'{"name": "Aisha", "Signing_SECRET": "whsec_abcdefghijklmnop", "API_KEY": "abcdefghijkl5678"}'
+    assert J.body_view(named, len(named), "application/json") == {
+        "name": "Aisha", "Signing_SECRET": "****mnop", "API_KEY": "****5678"
+    }
+    plain = b'{"name": "Aisha", "area": "Dubai Marina", "budget_aed": 1800000}'
+    assert J.body_view(plain, len(plain), "application/json") == {
+        "name": "Aisha", "area": "Dubai Marina", "budget_aed": 1800000
+    }
