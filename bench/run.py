@@ -93,7 +93,7 @@ class Target:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(self.command, stdout=out, stderr=subprocess.STDOUT, cwd=self.log.parent,
                                             env=clean_env())
-        deadline = started + 60
+        deadline = started + 180  # a loaded machine: Prism took 40 s to start
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
                 lines = self.log.read_text(errors="replace").strip().splitlines() or ["(nothing printed)"]
@@ -106,7 +106,7 @@ class Target:
                 pass
             time.sleep(0.02)
         self.stop()
-        raise RuntimeError("did not answer within 60 s")
+        raise RuntimeError("did not answer within 180 s")
 
     def subscribe(self, receiver: Receiver) -> str:
         """An endpoint subscribed to lead.created, so every create queues a delivery; returns its id."""
