@@ -73,10 +73,10 @@ class Inspector:
     # -- plumbing ----------------------------------------------------------------------------------------
     def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         runtime = self.runtime
+        context.setdefault("clock", {"now": runtime.clock.now_iso(), "frozen": runtime.clock.frozen})
         page = _env.get_template(template).render(
             request=request,
             path=request.url.path,
-            clock={"now": runtime.clock.now_iso(), "frozen": runtime.clock.frozen},
             apis=[info for info in runtime.catalog if not info.control_plane],
             **context,
         )
@@ -143,9 +143,15 @@ class Inspector:
         items = store.collection(api, slug, kind).page(before_seq=None, limit=PAGE_SIZE).items if kind else []
         recent = [entry for _, entry in self.runtime.journal.query(api=api, tenant=slug, limit=10)]
         definition = self.runtime.apis[api]
+        # A tenant's page shows and moves that tenant's own test clock.
+        tenant_clock = self.runtime.clock_for(api, slug)
+        context: dict[str, Any] = {
+            "clock": {"now": tenant_clock.now_iso(), "frozen": tenant_clock.frozen},
+            "clock_scope": {"api": api, "tenant": slug},
+        }
         return self.render(
             request, "tenant.html", api=api, tenant=record, kinds=kinds, kind=kind, items=items, recent=recent,
-            events=sorted(definition.triggers), keys=store.list_keys(api, slug),
+            events=sorted(definition.triggers), keys=store.list_keys(api, slug), **context,
         )
 
     async def requests(self, request: Request) -> Response:
