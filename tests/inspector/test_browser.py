@@ -190,3 +190,17 @@ def test_trigger_reset_and_faults_from_the_pages(page, control, receiver):
     page.get_by_role("button", name="Clear all faults").click()
     expect(page.locator("#faults")).to_contain_text("No faults armed")
     assert control.get("/faults").json()["data"] == []
+
+
+def test_a_tenants_page_moves_only_that_tenants_clock(page, control):
+    def now(tenant: str):
+        return parse_iso(control.get("/clock", params={"api": "hadar", "tenant": tenant}).json()["data"]["now"])
+
+    palm_before = now("palm-crest")
+    page.goto(f"/_sandbox/ui/tenants/hadar/{MARINA}")
+    marina_before = now(MARINA)
+    page.get_by_role("button", name="+1 day").click()
+    expect(page.locator("#flash")).to_contain_text("sandbox time")
+    assert now(MARINA) - marina_before >= timedelta(days=1)
+    assert now("palm-crest") - palm_before < timedelta(hours=1)  # another tenant's time ran on as usual
+    shot(page, "tenant-clock")
