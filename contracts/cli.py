@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sandbox.contracts.runner import KEY_ENV, OTHER_KEY_ENV, ContractOptions, UnsafeTarget, run_contract
+from sandbox.contracts.runner import (
+    KEY_ENV,
+    OTHER_KEY_ENV,
+    REPORT_FORMATS,
+    ContractOptions,
+    UnreachableTarget,
+    UnsafeTarget,
+    run_contract,
+)
 from sandbox.contracts.vendors import VENDORS
 
 from sandbox.cli.settings import CliError
@@ -25,13 +33,24 @@ from sandbox.cli.settings import CliError
 @click.option("--junit-xml", default=None, metavar="PATH", help="also write a JUnit XML report here")
 @click.option("--phases", default=None, metavar="LIST",
               help="comma list of examples,coverage,fuzzing,stateful  [default: all four]")
-def contract(**options: Any) -> int:
+@click.option("--report", "reports", default="", metavar="LIST",
+              help=f"Schemathesis' own reports, comma list of {', '.join(REPORT_FORMATS)} (e.g. har,vcr,junit)")
+@click.option("--report-dir", default="reports", show_default=True, metavar="DIR", help="where --report writes")
+def contract(reports: str, **options: Any) -> int:
     """Run the contract suite for one API against the sandbox or a deployment; exit 0 only when every
-    check passed. Against a non-loopback URL, live keys are refused."""
+    check passed. Against a non-loopback URL, live keys are refused. A 429 is waited out (Retry-After),
+    never a failure."""
+    formats = tuple(f.strip() for f in reports.split(",") if f.strip())
+    unknown = [f for f in formats if f not in REPORT_FORMATS]
+    if unknown:
+        raise click.BadParameter(f"unknown report format {', '.join(unknown)}; choose from {', '.join(REPORT_FORMATS)}",
+                                 param_hint="'--report'")
     try:
-        return run_contract(ContractOptions(**options))
+        return run_contract(ContractOptions(reports=formats, **options))
     except UnsafeTarget as exc:
         raise CliError(f"contract: {exc}") from None
+    except UnreachableTarget as exc:
+        raise CliError(f"contract: {exc}", exit_code=1) from None
 
 
 def check_against_fresh_sandbox(api: str, paths: list[Any], key: str | None = None) -> list[Any]:

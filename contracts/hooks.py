@@ -7,6 +7,7 @@ comes from `LEAD_SANDBOX_CONTRACT_API`, the keys from `LEAD_SANDBOX_CONTRACT_KEY
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 import uuid
@@ -72,11 +73,13 @@ def _primary_key() -> str | None:
 
 @schemathesis.hook
 def filter_failure(ctx: Any, failure: Any, case: Any, response: Any) -> bool:
-    """Two "valid request rejected" findings are dropped; every other failure stays.
+    """429s and two "valid request rejected" findings are dropped; every other failure stays.
 
     Cursors are opaque: only values the API returned mean anything, and any other value answers 400 on
     the cursor (documented in the specs); real cursors are followed by `vendor_pagination_walk`. And a
     documented 422 business rule depends on state no schema can express."""
+    if response is not None and response.status_code == 429:
+        return False  # a rate limit is the deployment's policy, waited out (Retry-After), never a defect
     if getattr(failure, "code", None) != "ST202":
         return True
     body = _json(response)
@@ -92,6 +95,38 @@ def filter_failure(ctx: Any, failure: Any, case: Any, response: Any) -> bool:
         "x-error-codes", {}
     ).get("422", [])
     return not (generated_cursor or documented_rule)
+
+
+_sent = {"requests": 0, "started": time.monotonic()}
+
+
+@schemathesis.hook
+def after_call(ctx: Any, case: Any, response: Any) -> None:
+    """Count requests; on a 429, say what Schemathesis is waiting for: the budget, the wait and roughly
+    how long the rest of the run takes at that budget."""
+    _sent["requests"] += 1
+    if response.status_code != 429:
+        return
+    print(rate_limit_note(case.operation.label, response.headers, _sent["requests"],
+                          int(os.environ.get("LEAD_SANDBOX_CONTRACT_PLANNED", "0") or 0)), file=sys.stderr, flush=True)
+
+
+def rate_limit_note(operation: str, headers: Any, sent: int, planned: int) -> str:
+    """`rate limited on GET /leads: 0 of 60 requests left in this window; waiting 42 s (Retry-After); …`"""
+
+    def first(name: str) -> str:
+        value = headers.get(name) or headers.get(name.lower()) or ""
+        return str(value[0] if isinstance(value, list) and value else value)
+
+    limit, remaining, retry_after = first("X-RateLimit-Limit"), first("X-RateLimit-Remaining"), first("Retry-After")
+    note = f"lead-sandbox contract: rate limited on {operation}"
+    if limit.isdigit():
+        note += f": {remaining or '0'} of {limit} requests left in this window"
+    note += f"; waiting {retry_after or '?'} s (Retry-After)"
+    if limit.isdigit() and int(limit) > 0 and planned > sent:
+        minutes = (planned - sent) / int(limit)
+        note += f"; {sent} requests so far, up to {planned - sent} to go: about {minutes:.0f} min more at this budget"
+    return note
 
 
 @schemathesis.check

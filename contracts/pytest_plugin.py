@@ -266,19 +266,22 @@ class ContractItem(pytest.Item):
         self.report = ""
 
     def runtest(self) -> None:
-        from sandbox.contracts.runner import ContractOptions, run_contract
+        from sandbox.contracts.runner import ContractOptions, UnreachableTarget, run_contract
 
         options = self.config.option
         buffer = io.StringIO()
-        code = run_contract(
-            ContractOptions(
-                api=self.api,
-                base_url=options.lead_sandbox_url,
-                key=options.lead_sandbox_key or os.environ.get(KEY_ENV),
-                max_examples=options.lead_sandbox_max_examples,
-            ),
-            output=buffer,
-        )
+        try:
+            code = run_contract(
+                ContractOptions(
+                    api=self.api,
+                    base_url=options.lead_sandbox_url,
+                    key=options.lead_sandbox_key or os.environ.get(KEY_ENV),
+                    max_examples=options.lead_sandbox_max_examples,
+                ),
+                output=buffer,
+            )
+        except UnreachableTarget as exc:
+            raise ContractFailed(str(exc)) from None
         self.report = buffer.getvalue()
         if code != 0:
             raise ContractFailed(self.report)

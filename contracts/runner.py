@@ -21,8 +21,16 @@ OTHER_KEY_ENV = "LEAD_SANDBOX_OTHER_KEY"
 UNLIMITED = 10**9
 
 
+#: Schemathesis' own report formats, written to `report_dir` when asked for
+REPORT_FORMATS = ("junit", "vcr", "har", "ndjson", "allure", "html")
+
+
 class UnsafeTarget(Exception):
     """A live key aimed at a non-loopback host: the suite creates records and triggers sends."""
+
+
+class UnreachableTarget(Exception):
+    """Nothing answers at the base URL: said in one line within seconds, before Schemathesis starts."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,9 @@ class ContractOptions:
     seed: int | None = None
     junit_xml: str | None = None
     phases: str | None = None
+    #: Schemathesis report formats (REPORT_FORMATS), written to `report_dir`
+    reports: tuple[str, ...] = ()
+    report_dir: str = "reports"
     extra_args: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -76,10 +87,37 @@ def command(conv: Conventions, options: ContractOptions, base_url: str, key: str
     ]
     if options.seed is not None:
         cmd += ["--seed", str(options.seed)]
+    reports = list(dict.fromkeys(options.reports))
+    if options.junit_xml and "junit" not in reports:
+        reports.append("junit")
+    if reports:
+        Path(options.report_dir).mkdir(parents=True, exist_ok=True)
+        cmd += ["--report", ",".join(reports), "--report-dir", options.report_dir]
     if options.junit_xml:
         Path(options.junit_xml).parent.mkdir(parents=True, exist_ok=True)
-        cmd += ["--report", "junit", "--report-junit-path", options.junit_xml]
+        cmd += ["--report-junit-path", options.junit_xml]
     return cmd + list(options.extra_args)
+
+
+def check_reachable(base_url: str, timeout: float = 5.0) -> None:
+    """Any HTTP answer will do (even 404); no answer at all is one clear line, not minutes of errors."""
+    import httpx
+
+    try:
+        httpx.get(base_url, timeout=timeout, trust_env=False)
+    except httpx.HTTPError as exc:
+        reason = str(exc) or exc.__class__.__name__
+        raise UnreachableTarget(f"nothing answers at {base_url} ({reason}); is the server running and the URL right?") from None
+
+
+def planned_requests(conv: Conventions, options: ContractOptions) -> int:
+    """A rough upper bound of the run's requests (operations x examples), for the wait estimates."""
+    import yaml
+
+    spec = yaml.safe_load((SPEC_DIR / conv.spec_file).read_text(encoding="utf-8"))
+    methods = {"get", "put", "post", "delete", "patch", "head", "options"}
+    operations = sum(1 for item in spec.get("paths", {}).values() for name in item if name in methods)
+    return operations * options.max_examples
 
 
 def run_contract(
@@ -92,6 +130,9 @@ def run_contract(
     other = options.other_key or os.environ.get(OTHER_KEY_ENV)
     if options.base_url is not None:
         guard(conv, options.base_url, key, other)
+        check_reachable(options.base_url)
+        if other is None and is_loopback(options.base_url):
+            other = default_other  # a local sandbox (`make serve`) has the fixture tenants
         return _schemathesis(conv, options, options.base_url.rstrip("/"), key, other, output)
     config = sandbox_config or Config(
         db="memory",
@@ -123,6 +164,7 @@ def _schemathesis(
     env["SCHEMATHESIS_HOOKS"] = "sandbox.contracts.hooks"
     env["LEAD_SANDBOX_CONTRACT_API"] = conv.api
     env["LEAD_SANDBOX_CONTRACT_KEY"] = key
+    env["LEAD_SANDBOX_CONTRACT_PLANNED"] = str(planned_requests(conv, options))
     if other:
         env["LEAD_SANDBOX_CONTRACT_OTHER_KEY"] = other
     else:

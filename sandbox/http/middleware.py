@@ -209,7 +209,9 @@ class GateMiddleware:
                     ) from None
                 rate = None  # this API serves unmetered while the counters are away
             state["rate"] = rate
-            if rate is not None and not rate.allowed:
+            # Without a valid key the answer is the vendor's 401 whatever the address's budget: callers
+            # sharing an address (a contract run's negative cases, a mistyped key) never get 429 instead.
+            if rate is not None and not rate.allowed and failure is None:
                 raise E.RateLimited(
                     f"Rate limit of {rate.limit} requests per minute exceeded; retry after the window resets",
                     headers={"Retry-After": str(rate.retry_after())},
