@@ -6,13 +6,24 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 4010
 
-.PHONY: serve test contract bench drift docs-check keys reset lint typecheck clean
+.PHONY: serve test contract bench drift docs-check keys reset lint typecheck clean constraints
 
-$(STAMP): pyproject.toml setup.py
+# First run: says what it installs (about a minute) instead of staying silent; pins come from constraints.txt.
+$(STAMP): pyproject.toml setup.py constraints.txt
+	@echo "==> first run: creating the virtual environment $(VENV)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "==> upgrading pip"
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "==> installing lead-sandbox (editable) with the pinned dependencies of constraints.txt (about a minute)"
+	$(PY) -m pip install --progress-bar on --constraint constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+	@echo "==> $(VENV) ready"
+
+constraints:  ## re-pin constraints.txt from a fresh environment (after changing dependencies in pyproject.toml)
+	rm -rf .venv-pin && $(PYTHON) -m venv .venv-pin && .venv-pin/bin/pip install --quiet --upgrade pip
+	.venv-pin/bin/pip install --quiet -e '.[dev]'
+	{ head -2 constraints.txt; .venv-pin/bin/pip freeze --exclude-editable | grep -v '^lead-sandbox'; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf .venv-pin
 
 # Editable installs are not byte-compiled (pip compiles only what it copies), and with PYTHONDONTWRITEBYTECODE
 # set nothing ever writes the cache: about 0.1 s of every start. Up-to-date files are skipped.
@@ -29,7 +40,7 @@ contract: $(STAMP)  ## the contract suite for one API against a fresh sandbox: m
 	$(PY) -m sandbox contract --api $(or $(API),hadar) --junit-xml reports/contract-$(or $(API),hadar).xml
 
 bench: $(STAMP)  ## the sandbox vs Prism (wrk), seeding, cursor pages at 1M, contract durations
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --constraint constraints.txt -e '.[dev,bench]'
 	bash bench/setup.sh
 	@$(BYTECODE)
 	$(PY) bench/run.py $(BENCH_ARGS)
