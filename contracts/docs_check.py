@@ -13,7 +13,6 @@ import ast
 import html.parser
 import json
 import re
-import shlex
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import json5
 import jsonschema_rs
+from sandbox.contracts import snippets
 from sandbox.contracts.vendors import VENDORS, Conventions
 
 from sandbox.spec import load_spec
@@ -110,69 +110,36 @@ def _context(text: str, offset: int, lines: int = 8) -> str:
 def extract(path: Path) -> list[Example]:
     text = _text_of(path)
     name = str(path)
-    found: list[Example] = []
-    found += _curls(text, name)
+    if path.suffix.lower() in (".md", ".markdown"):
+        return _markdown(text, name, path.parent)
+    found: list[Example] = [_example(call, name) for call in snippets.curl_calls(text, path.parent)]
     found += _python(text, name)
     found += _javascript(text, name)
     found += _json_samples(text, name, sorted(found, key=lambda e: e.line))
     return sorted(found, key=lambda e: e.line)
 
 
-# curl ------------------------------------------------------------------------------------------------
-def _curls(text: str, name: str) -> list[Example]:
-    out = []
-    for match in re.finditer(r"(?<![\w-])curl\s+(?=-|https?://|[\"'])", text):
-        lines = text[match.start():].split("\n")
-        command, tokens = "", None
-        for index, line in enumerate(lines[:60]):
-            command = f"{command}\n{line}" if index else line
-            try:
-                tokens = shlex.split(command.replace("\\\n", " "), comments=False)
-            except ValueError:
-                continue  # a quote is still open: the body goes on
-            if not line.rstrip().endswith("\\"):
-                break
-        if tokens:
-            out.append(_curl_example(tokens, name, _line_of(text, match.start())))
-    return out
-
-
-def _curl_example(tokens: list[str], name: str, line: int) -> Example:
-    example = Example("curl", name, line)
-    index = 1
-    data: str | None = None
-    while index < len(tokens):
-        token = tokens[index]
-        if token in ("-X", "--request") and index + 1 < len(tokens):
-            example.method = tokens[index + 1].upper()
-            index += 1
-        elif token in ("-H", "--header") and index + 1 < len(tokens):
-            header, _, value = tokens[index + 1].partition(":")
-            example.headers[header.strip()] = value.strip()
-            index += 1
-        elif token in ("-d", "--data", "--data-raw", "--data-binary") and index + 1 < len(tokens):
-            data = tokens[index + 1]
-            index += 1
-        elif token.startswith("http") and example.url is None:
-            example.url = token
-        index += 1
-    if data is not None:
-        example.has_body = True
-        example.body = _leading_json(data)
-    example.method = example.method or ("POST" if data is not None else "GET")
+# curl, and Markdown code blocks: sandbox.contracts.snippets ------------------------------------------
+def _example(call: snippets.Call, name: str, first_line: int = 1) -> Example:
+    """A request found by `snippets`, at its line in the document (`first_line`: where its block starts)."""
+    example = Example(call.kind, name, first_line + call.line - 1, method=call.method, url=call.url,
+                      headers=dict(call.headers), has_body=call.has_body)
+    example.body = _Unparsed(call.unparsed) if call.unparsed is not None else call.body
     return example
 
 
-def _leading_json(text: str) -> Any:
-    """The JSON value at the start of `text` (docs often glue prose right after a body)."""
-    try:
-        value, _ = json.JSONDecoder().raw_decode(text.strip())
-        return value
-    except ValueError:
-        try:
-            return json5.loads(text)
-        except ValueError:
-            return _Unparsed(text)
+def _markdown(text: str, name: str, base_dir: Path) -> list[Example]:
+    """Markdown through its parser: only code blocks, each read by the language it declares; JSON
+    blocks are samples (request or response, by the text before them)."""
+    found: list[Example] = []
+    json_lines: set[int] = set()
+    for block in snippets.markdown_blocks(text):
+        if block.language in ("json", "jsonc", "json5") or (block.language == "" and block.text.lstrip().startswith("{")):
+            json_lines.add(block.line + len(block.text) - len(block.text.lstrip("\n")) - 0)
+            continue
+        found += [_example(call, name, block.line) for call in snippets.calls_in(block, base_dir)]
+    found = sorted(found, key=lambda e: e.line)
+    return sorted(found + _json_samples(text, name, found, only_lines=json_lines), key=lambda e: e.line)
 
 
 @dataclass
@@ -326,9 +293,10 @@ _BARE_PATH = re.compile(r"(/api(?:/v1)?/[a-z][a-z0-9_/{}-]*|/v1/[a-z][a-z0-9_/{}
 _ROLE_WORDS = re.compile(r"(?i)\b(request(?: body)?|response|returns|payload|error|failure|success)\b")
 
 
-def _json_samples(text: str, name: str, calls: list[Example]) -> list[Example]:
-    """JSON objects in the text; the operation comes from the nearest `METHOD /path` or path heading
-    before them, else from the nearest request example before them (a curl and its response)."""
+def _json_samples(text: str, name: str, calls: list[Example], only_lines: set[int] | None = None) -> list[Example]:
+    """JSON objects in the text (or only those starting on `only_lines`: a Markdown document's JSON
+    blocks); the operation comes from the nearest `METHOD /path` or path heading before them, else from
+    the nearest request example before them (a curl and its response)."""
     taken = {e.line for e in calls}
     out = []
     covered = -1  # end offset of the last sample: an object nested inside it is not another sample
@@ -337,6 +305,8 @@ def _json_samples(text: str, name: str, calls: list[Example]) -> list[Example]:
         if start < covered:
             continue
         line = _line_of(text, start)
+        if only_lines is not None and line not in only_lines:
+            continue
         if any(abs(line - other) <= 1 for other in taken):
             continue
         block = _balanced(text, start)

@@ -105,11 +105,16 @@ def test_docs_check__a_page_with_code_it_cannot_read_is_reported(tmp_path: Path)
 def test_extract__python_and_fetch_snippets_from_the_vendor_style() -> None:
     doc = ROOT / "tests" / "docs" / "sample.md"
     doc.write_text(
+        "```js\n"
         'const BASE_URL = "https://app.askad.ai/api/v1";\n'
         'await fetch("https://app.askad.ai/api/v1/leads/inbound", {method: "POST", '
         'body: JSON.stringify({email: "a@example.com", source: "zapier",}),});\n'
+        "```\n\n"
+        "Prose that mentions requests.post(\"https://app.askad.ai/api/v1/nope\") is not code.\n\n"
+        "```python\n"
         "import requests\n"
-        'requests.post("https://app.askad.ai/api/v1/leads/capture", json={"email": "b@example.com"})\n',
+        'requests.post("https://app.askad.ai/api/v1/leads/capture", json={"email": "b@example.com"})\n'
+        "```\n",
         encoding="utf-8",
     )
     try:
