@@ -10,7 +10,7 @@ PORT   ?= 4010
 
 # First run: says what it installs (about a minute) instead of staying silent; pins come from constraints.txt.
 $(STAMP): pyproject.toml setup.py constraints.txt
-	@echo "==> first run: creating the virtual environment $(VENV)"
+	@echo "==> setting up $(VENV) (first run, or pyproject.toml, setup.py or constraints.txt changed)"
 	$(PYTHON) -m venv $(VENV)
 	@echo "==> upgrading pip"
 	$(PY) -m pip install --quiet --upgrade pip
