@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from sandbox.contracts.cli import check_against_fresh_sandbox
-from sandbox.contracts.snippets import Block, calls_in, curl_calls, javascript_calls, markdown_blocks, python_calls
+from sandbox.contracts.snippets import (
+    Block,
+    calls_in,
+    curl_calls,
+    javascript_calls,
+    markdown_blocks,
+    python_calls,
+)
 
 LEADS = "https://api.hadar-ai.com/v1/leads"
 ADMIN = "hdr_test_marina_growth_admin_4f9c2a7b"
