@@ -39,15 +39,22 @@ class Config:
     workers: int = 1
     #: Length of a rate-limit window. Budgets stay "per window"; shorten it to test back-off quickly.
     rate_window: int = 60
-    #: Where webhooks may go: "any" URL a user registered, or "loopback" only (tests and contract runs,
-    #: where fuzzed endpoint URLs must never cause traffic off the machine).
-    webhook_hosts: str = field(default_factory=lambda: os.environ.get("LEAD_SANDBOX_WEBHOOK_HOSTS", "any"))
+    #: Where webhooks may go: "loopback", "public" (default: loopback and public addresses) or "any"
+    #: (private networks too); link-local and metadata addresses never (`sandbox/core/egress.py`).
+    webhook_hosts: str = field(default_factory=lambda: os.environ.get("LEAD_SANDBOX_WEBHOOK_HOSTS", "public"))
+    #: Upper bound of one webhook attempt in seconds; the vendors' 30 s when unset (tests shorten it).
+    webhook_timeout: float | None = None
     #: When set, /_sandbox requires `Authorization: Bearer <admin_token>`.
     admin_token: str | None = None
     #: Keep the request journal (GET /_sandbox/requests, the inspector, the console log).
     journal: bool = True
     #: Print one line per request on stdout: "text", "json" (JSON lines), or None (quiet; tests, `--quiet`).
     console_log: str | None = None
+
+    def __post_init__(self) -> None:
+        from sandbox.core.egress import parse_policy
+
+        object.__setattr__(self, "webhook_hosts", parse_policy(self.webhook_hosts))  # raises on a typo
 
     @property
     def solo(self) -> bool:

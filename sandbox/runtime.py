@@ -81,7 +81,7 @@ class Runtime:
         handlers: dict[str, JobHandler] = {DELIVER: deliver}
         for api in self.apis.values():
             handlers.update(api.jobs)
-        self.worker = JobWorker(self, handlers)
+        self.worker = JobWorker(self, handlers, background={DELIVER})
 
     @classmethod
     def build(cls, config: Config, apis: dict[str, ApiDefinition], clock: Clock | None = None) -> Runtime:
@@ -142,7 +142,7 @@ class Runtime:
         events = (
             None if style is None else partial(publish, self.store, clock, self.ids, style, api, tenant, always=False)
         )
-        return Workspace(self.store, api, tenant, clock, self.ids, events)
+        return Workspace(self.store, api, tenant, clock, self.ids, events, self.config.webhook_hosts)
 
     @staticmethod
     def trace_id() -> str:
@@ -156,5 +156,5 @@ async def deliver(runtime: Runtime, job: Job) -> None:
     if style is not None:
         await attempt_delivery(
             runtime.store, runtime.clock_for(job.api, job.tenant), runtime.ids, style, runtime.worker.client, job,
-            loopback_only=runtime.config.webhook_hosts == "loopback",
+            policy=runtime.config.webhook_hosts, timeout_seconds=runtime.config.webhook_timeout,
         )

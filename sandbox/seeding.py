@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from sandbox.core import owner
 from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.keys import hash_key, last4
 from sandbox.core.store import KeyRecord, Store, TenantRecord
@@ -136,27 +137,42 @@ def ensure_seeded(runtime: Any, wait_seconds: float = 60.0) -> None:
 
 def seed_missing(store: Store, apis: dict[str, Any], seed: int, wait_seconds: float = 60.0) -> None:
     """The marker row is claimed first, so two processes starting on one new file (`serve` and `keys`,
-    or `serve` and its seeding child) seed once; the others wait for the claim to finish."""
+    or `serve` and its seeding child) seed once; the others wait for the claim to finish. A claim whose
+    owner has died (killed mid-seeding) is taken over at once, by exactly one of the waiting processes."""
     for api in apis.values():
         if api.seed is None:  # the control plane has no data of its own
             continue
         marker = f"seeded:{api.name}"
-        if store.claim_meta(marker, {"state": "seeding"}):
-            store.wipe(api.name)
-            seed_api(store, api, seed)
-            store.set_meta(marker, {"state": "done", "seed": seed})
-            continue
         deadline = time.monotonic() + wait_seconds
-        while (store.get_meta(marker) or {}).get("state") == "seeding":
+        while True:
+            claim = {"state": "seeding", "owner": owner.me()}
+            if store.claim_meta(marker, claim):
+                break
+            current = store.get_meta(marker)
+            if current is None:
+                continue  # released between our two reads: claim it again
+            if current.get("state") != "seeding":
+                claim = None  # done by another process
+                break
+            if not owner.is_alive(current.get("owner")) and store.swap_meta(marker, current, claim):
+                break  # the dead owner's claim is ours now (the swap lets only one waiter take it)
             if time.monotonic() > deadline:
                 raise RuntimeError(f"another process has been seeding {api.name} for {wait_seconds:.0f}s")
             time.sleep(0.01)
+        if claim is not None:
+            store.wipe(api.name)
+            seed_api(store, api, seed)
+            store.set_meta(marker, {"state": "done", "seed": seed})
 
 
 def release_unfinished_claims(store: Store) -> list[str]:
-    """Drop seeding claims left by a process that died mid-way, so the next start seeds those APIs."""
-    return [key for key in store.meta_keys("seeded:") if (store.get_meta(key) or {}).get("state") == "seeding"
-            and store.delete_meta(key)]
+    """Drop seeding claims whose owner has died mid-way, so the next start seeds those APIs."""
+    released = []
+    for key in store.meta_keys("seeded:"):
+        claim = store.get_meta(key) or {}
+        if claim.get("state") == "seeding" and not owner.is_alive(claim.get("owner")) and store.swap_meta(key, claim, None):
+            released.append(key)
+    return released
 
 
 def reset(store: Store, apis: dict[str, Any], seed: int, api: str | None = None, tenant: str | None = None) -> None:

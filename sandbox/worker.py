@@ -1,14 +1,21 @@
 """The job worker: runs due jobs (webhook attempts, message status changes) on the app's event loop.
 
 Jobs are rows in the store, so a restart resumes them; time is the sandbox clock, so advancing the
-clock makes later jobs due at once."""
+clock makes later jobs due at once.
+
+Jobs that only change local state (a message status, an appointment completing) run to completion in
+`run_due`. Jobs that talk to the network (webhook attempts) run in the background: a receiver that takes
+its 30 s delays neither another tenant's deliveries nor the caller of `run_due` (the control plane
+advancing the clock). At most `PER_TENANT` attempts of one tenant are in flight, so one tenant's slow
+endpoint cannot take every slot either: that tenant's other jobs stay queued in the store meanwhile."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -29,16 +36,24 @@ POLL_SECONDS = 0.1
 LEASE_SECONDS = 60.0
 #: How often the worker looks for ephemeral tenants past their TTL.
 PURGE_SECONDS = 1.0
+#: background jobs in flight, in all and per (api, tenant); jobs claimed per look
+MAX_IN_FLIGHT = 256
+PER_TENANT = 16
+BATCH = 50
 
 
 class JobWorker:
-    def __init__(self, runtime: Runtime, handlers: dict[str, JobHandler]) -> None:
+    def __init__(self, runtime: Runtime, handlers: dict[str, JobHandler], background: Iterable[str] = ()) -> None:
         self.runtime = runtime
         self.handlers = handlers
+        #: job kinds run in the background (network I/O), never awaited by run_due
+        self.background = frozenset(background)
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
-        # One batch at a time: a caller of run_due (the control plane advancing the clock) waits for
-        # the batch in flight, so when it returns every job due by then has run.
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._per_tenant: Counter[tuple[str, str]] = Counter()
+        # One claim at a time: a caller of run_due (the control plane advancing the clock) waits for the
+        # local jobs in flight, so when it returns every local job due by then has run.
         self._lock = asyncio.Lock()
         self._running: set[str] = set()
 
@@ -48,6 +63,10 @@ class JobWorker:
             # Deliveries go only to URLs users registered: no proxies from the environment.
             self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False)
         return self._client
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
 
     def ensure_started(self) -> None:
         """Start the loop on the running event loop (idempotent; called by lifespan and per request)."""
@@ -60,13 +79,11 @@ class JobWorker:
     async def stop(self) -> None:
         """Graceful shutdown: jobs in flight are cancelled and their claims handed back at once, so
         another worker (or the next start) runs them; nothing waits for a lease to run out."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        tasks = [task for task in (self._task, *self._in_flight) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = None
         if self._running:
             self.runtime.store.release_jobs(sorted(self._running))
             self._running.clear()
@@ -90,26 +107,57 @@ class JobWorker:
             await asyncio.sleep(0 if ran else POLL_SECONDS)
 
     async def run_due(self) -> int:
-        """Run every job due now (by the sandbox clock), concurrently; returns how many ran."""
+        """Start every job due now (by the sandbox clock): local jobs run before this returns, network
+        jobs are started in the background. Returns how many were started."""
         async with self._lock:
-            jobs = self.claim_due()
-            if jobs:
-                await asyncio.gather(*(self._run(job) for job in jobs))
-            return len(jobs)
+            room = MAX_IN_FLIGHT - len(self._in_flight)
+            if room <= 0:
+                return 0
+            busy = [scope for scope, count in self._per_tenant.items() if count >= PER_TENANT]
+            jobs = self.claim_due(min(BATCH, room), busy)
+            local, over = [], []
+            for job in jobs:
+                if job.kind not in self.background:
+                    local.append(job)
+                elif self._per_tenant[(job.api, job.tenant)] >= PER_TENANT:
+                    over.append(job.id)  # this tenant has enough in flight: back to the queue for later
+                else:
+                    self._start(job)
+            if over:
+                self.runtime.store.release_jobs(over)
+            if local:
+                await asyncio.gather(*(self._run(job) for job in local))
+            return len(jobs) - len(over)
 
-    def claim_due(self) -> list[Job]:
+    def claim_due(self, limit: int = BATCH, skip: Sequence[tuple[str, str]] = ()) -> list[Job]:
         """Jobs due by their own tenant's clock: a claim per tenant with a clock of its own, then one for
-        every other tenant on the clock of every tenant."""
+        every other tenant on the clock of every tenant. Tenants in `skip` are left for later."""
         store, clock = self.runtime.store, self.runtime.clock
         wall = clock.wall()
         lease = {"wall_now": wall.timestamp(), "lease_seconds": LEASE_SECONDS}
         own = {key: state for key, state in store.clock_states().items() if key != ALL_TENANTS}
         jobs: list[Job] = []
         for key, state in own.items():
+            if key in skip:
+                continue
             now = state.frozen_at or utc_iso(wall + timedelta(milliseconds=state.offset_ms))
-            jobs += store.claim_due_jobs(now, tenant=key, **lease)  # type: ignore[arg-type]
-        jobs += store.claim_due_jobs(clock.now_iso(), exclude=list(own), **lease)  # type: ignore[arg-type]
+            jobs += store.claim_due_jobs(now, limit, tenant=key, **lease)  # type: ignore[arg-type]
+        jobs += store.claim_due_jobs(clock.now_iso(), limit, exclude=[*own, *skip], **lease)  # type: ignore[arg-type]
         return jobs
+
+    def _start(self, job: Job) -> None:
+        scope = (job.api, job.tenant)
+        self._per_tenant[scope] += 1
+        task = asyncio.get_running_loop().create_task(self._run(job), name=f"job-{job.id}")
+        self._in_flight.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._in_flight.discard(finished)
+            self._per_tenant[scope] -= 1
+            if self._per_tenant[scope] <= 0:
+                del self._per_tenant[scope]
+
+        task.add_done_callback(done)
 
     async def _run(self, job: Job) -> None:
         self._running.add(job.id)
@@ -119,8 +167,9 @@ class JobWorker:
                 log.error("no handler for job kind %s", job.kind)
             else:
                 await handler(self.runtime, job)
+        except asyncio.CancelledError:
+            raise  # shutdown: stop() hands the claim back
         except Exception:
             log.exception("job %s (%s) failed", job.id, job.kind)
-        # Not reached when shutdown cancels the run: stop() then hands the claim back.
         self.runtime.store.finish_job(job.id)
         self._running.discard(job.id)

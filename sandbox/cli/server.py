@@ -39,7 +39,10 @@ def _known_api(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -
          help="override a rate-limit plan's budget, e.g. growth=100000 or hadar.starter=5 (repeatable)")
 @setting("--rate-window", type=click.IntRange(min=1), default=60, metavar="SECONDS",
          help="length of a rate-limit window; shorter windows test client back-off fast")
-@setting("--webhooks-loopback-only", is_flag=True, help="deliver webhooks only to loopback URLs (never off this machine)")
+@setting("--webhook-hosts", type=click.Choice(["loopback", "public", "any"], case_sensitive=False), default="public",
+         help="where webhooks may go: this machine only, this machine and public addresses, or private networks "
+              "too; never link-local or cloud metadata addresses")
+@setting("--webhooks-loopback-only", is_flag=True, help="same as --webhook-hosts loopback")
 @setting("--validate-responses", is_flag=True, help="check every response against the spec (costs CPU)")
 @setting("--admin-token", default=None, metavar="TOKEN", help="require `Authorization: Bearer TOKEN` on /_sandbox")
 @setting("--quiet", "-q", is_flag=True, help="no line per request on the console (the request journal keeps them)")
@@ -81,7 +84,7 @@ def _config(options: dict[str, Any]) -> Config:
         plans=plans,
         validate_responses=options["validate_responses"],
         rate_window=options["rate_window"],
-        webhook_hosts="loopback" if options["webhooks_loopback_only"] else "any",
+        webhook_hosts="loopback" if options["webhooks_loopback_only"] else options["webhook_hosts"].lower(),
         admin_token=options["admin_token"],
         console_log=None if options["quiet"] else options["log_format"],
         workers=options["workers"],

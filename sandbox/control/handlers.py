@@ -214,7 +214,7 @@ async def create_webhook_endpoint(body: dict[str, Any]) -> Response:
     endpoint = webhooks.create_endpoint(
         runtime.store, runtime.clock_for(api.name, body["tenant"]), runtime.ids, api.webhooks, api.name, body["tenant"],
         body["url"], body["events"],
-        secret, body.get("description"),
+        secret, body.get("description"), policy=runtime.config.webhook_hosts,
     )
     return _ok(endpoint, 201)
 

@@ -213,6 +213,19 @@ class Store:
             conn.execute('UPDATE sandbox_meta SET value = ? WHERE "key" = ?', (_dump({"count": count}), key))
         return count
 
+    def swap_meta(self, key: str, expected: Any, value: Any) -> bool:
+        """Replace `key`'s value (None deletes it) only if it still equals `expected`; True when swapped.
+        Several processes may race to take over one claim: exactly one wins."""
+        with self.transaction() as conn:
+            row = conn.execute('SELECT value FROM sandbox_meta WHERE "key" = ?', (key,)).fetchone()
+            if row is None or _load(row[0]) != expected:
+                return False
+            if value is None:
+                conn.execute('DELETE FROM sandbox_meta WHERE "key" = ?', (key,))
+            else:
+                conn.execute('UPDATE sandbox_meta SET value = ? WHERE "key" = ?', (_dump(value), key))
+        return True
+
     def claim_meta(self, key: str, value: Any) -> bool:
         """Insert `key` unless it exists; True when this call inserted it (a cross-process claim)."""
         return self._run(

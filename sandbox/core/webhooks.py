@@ -7,20 +7,20 @@ collection as `{id, url, events, secret, status}`."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
-import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from sandbox.core import jsonio
+from sandbox.core import egress, jsonio
 from sandbox.core.clock import Clock, parse_iso, utc_iso
+from sandbox.core.errors import ValidationFailed
 from sandbox.core.ids import IdFactory
 from sandbox.core.store import Job, Store
 
@@ -124,8 +124,16 @@ def create_endpoint(
     events: list[str],
     secret: str,
     description: str | None = None,
+    *,
+    policy: str,
+    field: str = "url",
 ) -> dict[str, Any]:
-    """An endpoint as a vendor dashboard would create it (control plane, for APIs without a create op)."""
+    """An endpoint as a vendor dashboard would create it (control plane, for APIs without a create op).
+    A URL the egress `policy` refuses raises ValidationFailed (each API's 400) on field `url`."""
+    try:
+        egress.check_url(url, policy)
+    except egress.EgressRefused as exc:
+        raise ValidationFailed(f"webhook URL refused: {exc}", field=field) from None
     moment = clock.now()
     now = utc_iso(moment)
     endpoint: dict[str, Any] = {
@@ -169,17 +177,6 @@ def next_attempt(
     return due
 
 
-def is_loopback_url(url: str) -> bool:
-    """True for http(s) URLs whose host is literally loopback (no DNS lookup is made)."""
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 async def attempt_delivery(
     store: Store,
     clock: Clock,
@@ -187,9 +184,13 @@ async def attempt_delivery(
     style: WebhookStyle,
     client: httpx.AsyncClient,
     job: Job,
-    loopback_only: bool = False,
+    policy: str = egress.DEFAULT_POLICY,
+    timeout_seconds: float | None = None,
 ) -> dict[str, Any] | None:
-    """One HTTP attempt of a queued delivery; records it and schedules the next one if needed."""
+    """One HTTP attempt of a queued delivery; records it and schedules the next one if needed.
+
+    `policy`: the egress policy (`sandbox.core.egress`), checked on the resolved address; `timeout_seconds`
+    bounds the whole attempt (the vendor's 30 s unless configured shorter)."""
     deliveries = store.collection(job.api, job.tenant, "webhook_deliveries")
     delivery = deliveries.get(job.payload["delivery_id"])
     if delivery is None:
@@ -202,11 +203,7 @@ async def attempt_delivery(
         delivery = {**delivery, "attempts": [*delivery["attempts"], attempt], "state": "failed", "next_attempt_at": None}
         deliveries.replace(delivery["id"], delivery)
         return delivery
-    if loopback_only and not is_loopback_url(endpoint["url"]):
-        attempt.update(status_code=None, duration_ms=0, error="blocked: this sandbox delivers to loopback URLs only")
-        delivery = {**delivery, "attempts": [*delivery["attempts"], attempt], "state": "failed", "next_attempt_at": None}
-        deliveries.replace(delivery["id"], delivery)
-        return delivery
+    timeout = style.timeout_seconds if timeout_seconds is None else min(timeout_seconds, style.timeout_seconds)
     body = delivery["body"].encode()
     headers = {
         "Content-Type": "application/json",
@@ -215,11 +212,33 @@ async def attempt_delivery(
     }
     started = time.perf_counter()
     try:
-        response = await client.post(endpoint["url"], content=body, headers=headers, timeout=style.timeout_seconds)
-        # what the receiver answered, for the inspector (bounded: a receiver may answer a whole page)
-        attempt.update(status_code=response.status_code, error=None, response=response.text[:500])
+        # one deadline for the whole attempt (name lookup included): httpx's own timeout restarts at every
+        # read, so a receiver trickling bytes could hold a delivery for ever
+        async with asyncio.timeout(timeout):
+            target = await egress.pin(endpoint["url"], policy)
+            request = client.build_request("POST", target.url, content=body, headers={**headers, **target.headers},
+                                           timeout=timeout, extensions=target.extensions)
+            response = await client.send(request, stream=True)
+            try:  # what the receiver answered, for the inspector: its first 500 bytes, never a whole page
+                answer = b""
+                async for chunk in response.aiter_bytes():
+                    answer += chunk
+                    if len(answer) >= 500:
+                        break
+            finally:
+                await response.aclose()
+        attempt.update(status_code=response.status_code, error=None,
+                       response=answer[:500].decode(response.encoding or "utf-8", errors="replace"))
         ok = 200 <= response.status_code < 300
-    except httpx.HTTPError as exc:
+    except egress.EgressRefused as exc:
+        attempt.update(status_code=None, duration_ms=0, error=f"blocked: {exc}")
+        delivery = {**delivery, "attempts": [*delivery["attempts"], attempt], "state": "failed", "next_attempt_at": None}
+        deliveries.replace(delivery["id"], delivery)
+        return delivery
+    except TimeoutError:
+        attempt.update(status_code=None, error=f"timeout: no answer within {timeout:g} s")
+        ok = False
+    except (httpx.HTTPError, OSError) as exc:  # OSError: a name that does not resolve (egress.Unresolved)
         attempt.update(status_code=None, error=f"{type(exc).__name__}: {exc}"[:300])
         ok = False
     attempt["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)

@@ -22,6 +22,8 @@ class Workspace:
     ids: IdFactory
     #: publishes an event (webhooks); None where nothing should be emitted (seeding, unit tests)
     events: Callable[[str, dict[str, Any]], Any] | None = None
+    #: where this sandbox delivers webhooks (`sandbox.core.egress`), checked when an endpoint is registered
+    webhook_hosts: str = "loopback"
 
     def collection(self, kind: str) -> Collection:
         return self.store.collection(self.api, self.tenant, kind)

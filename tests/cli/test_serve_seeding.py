@@ -18,6 +18,7 @@ from sandbox.contracts.sandbox_server import free_port
 from sandbox.app import create_app, runtime_of
 from sandbox.cli.server import join_background_seed
 from sandbox.config import Config
+from sandbox.core import owner
 from sandbox.core.store import Store
 from sandbox.seeding import release_unfinished_claims, seed_missing
 
@@ -92,7 +93,7 @@ def test_seed_missing_waits_for_a_claim_and_gives_up_on_a_stuck_one() -> None:
     from sandbox.apis import registry
 
     store = Store("memory")
-    store.claim_meta("seeded:href", {"state": "seeding"})
+    store.claim_meta("seeded:href", {"state": "seeding", "owner": owner.me()})  # a live owner: this process
     began = time.monotonic()
     with pytest.raises(RuntimeError, match="seeding href"):
         seed_missing(store, registry(("href",)), 42, wait_seconds=0.3)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import MARINA, MARINA_ADMIN, MARINA_SEEDED_LEADS, PALM, PALM_ADMIN, PALM_SEEDED_LEADS, bearer
+from conftest import MARINA, MARINA_ADMIN, MARINA_SEEDED_LEADS, PALM, PALM_ADMIN, PALM_SEEDED_LEADS, bearer, wait_for
 from sandbox.contracts.sandbox_server import running_sandbox
 
 from sandbox.apis import registry
@@ -297,9 +297,13 @@ def test_deliveries_lists_every_tenants_deliveries_with_api_and_tenant(server, c
             assert response.status_code == 201, response.text
         assert control.post("/events", json={"api": "hadar", "tenant": tenant, "type": "lead.created"}).status_code == 201
 
-    response = control.get("/deliveries")  # every API, every tenant, newest first
-    assert response.status_code == 200, response.text
-    items = [d for d in response.json()["data"] if d["api"] == "hadar"]
+    def settled() -> list[dict]:  # deliveries run in the background: wait until both were answered
+        response = control.get("/deliveries")  # every API, every tenant, newest first
+        assert response.status_code == 200, response.text
+        items = [d for d in response.json()["data"] if d["api"] == "hadar"]
+        return items if len(items) == 2 and all(d["state"] != "pending" for d in items) else []
+
+    items = wait_for(settled)
     assert {(d["api"], d["tenant"]) for d in items} == {("hadar", MARINA), ("hadar", PALM)}
     for delivery in items:
         assert delivery["id"].startswith("dlv_") and delivery["event_type"] == "lead.created"

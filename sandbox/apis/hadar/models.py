@@ -343,7 +343,8 @@ def _endpoint_view(endpoint: dict[str, Any]) -> dict[str, Any]:
 def create_webhook_endpoint(ws: Workspace, body: dict[str, Any], secret: str) -> dict[str, Any]:
     # the only time the secret is shown
     return webhooks.create_endpoint(
-        ws.store, ws.clock, ws.ids, STYLE, ws.api, ws.tenant, body["url"], body["events"], secret, body.get("description")
+        ws.store, ws.clock, ws.ids, STYLE, ws.api, ws.tenant, body["url"], body["events"], secret, body.get("description"),
+        policy=ws.webhook_hosts, field="webhook.url",
     )
 
 
