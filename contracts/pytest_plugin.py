@@ -27,6 +27,8 @@ from typing import Any
 import pytest
 
 KEY_ENV = "LEAD_SANDBOX_KEY"
+#: a test's tenants outlive the test by at most this long (seconds)
+TENANT_TTL = 3600
 URL_ENV = "LEAD_SANDBOX_URL"
 
 
@@ -143,7 +145,9 @@ class LeadSandbox:
         """This test's own tenant of `api` (created on first use)."""
         if api not in self._tenants:
             slug = f"t{next(_COUNTER)}-{uuid.uuid4().hex[:8]}-{self._test}"[:63].rstrip("-")
-            data = self._call("POST", "/tenants", json={"api": api, "slug": slug, "name": f"pytest {self._test}"})
+            # ephemeral: on a shared deployment the tenant and its data go away by themselves
+            data = self._call("POST", "/tenants", json={"api": api, "slug": slug, "name": f"pytest {self._test}",
+                                                        "ttl_seconds": TENANT_TTL})
             self._tenants[api] = data
         return str(self._tenants[api]["tenant"]["slug"])
 
@@ -218,21 +222,36 @@ class LeadSandbox:
         params = {"api": api, "tenant": tenant or self.tenant(api), **({"channel": channel} if channel else {})}
         return list(self._call("GET", "/outbox", params=params))
 
-    def advance(self, duration: int | str) -> dict[str, Any]:
-        """Move sandbox time forward (seconds, or `90s`, `15m`, `2h`, `1d`) and run what became due."""
+    def advance(self, duration: int | str, api: str | None = None) -> dict[str, Any]:
+        """Move this test's tenants' time forward (seconds, or `90s`, `15m`, `2h`, `1d`) and run what became
+        due; with `api`, only that API's tenant of this test. Other tests' clocks do not move."""
         from sandbox.cli.helpers import parse_duration
 
         seconds = duration if isinstance(duration, int) else parse_duration(duration)
-        return dict(self._call("POST", "/clock/advance", json={"seconds": seconds}))
+        return self._clock("POST", "/clock/advance", api, {"seconds": seconds})
 
-    def freeze(self) -> dict[str, Any]:
-        return dict(self._call("POST", "/clock/freeze"))
+    def freeze(self, api: str | None = None) -> dict[str, Any]:
+        """Stop this test's tenants' clocks (or `api`'s)."""
+        return self._clock("POST", "/clock/freeze", api)
 
-    def unfreeze(self) -> dict[str, Any]:
-        return dict(self._call("POST", "/clock/unfreeze"))
+    def unfreeze(self, api: str | None = None) -> dict[str, Any]:
+        return self._clock("POST", "/clock/unfreeze", api)
 
-    def now(self) -> str:
-        return str(self._call("GET", "/clock")["now"])
+    def now(self, api: str | None = None) -> str:
+        """Sandbox time of this test's tenant of `api` (of its first tenant, or the sandbox's without one)."""
+        name = api or next(iter(self._tenants), None)
+        params = {"api": name, "tenant": self.tenant(name)} if name else {}
+        return str(self._call("GET", "/clock", params=params)["now"])
+
+    def _clock(self, method: str, path: str, api: str | None, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        names = [api] if api else list(self._tenants) or [self._default_api()]
+        result: dict[str, Any] = {}
+        for name in names:
+            result = dict(self._call(method, path, json={**(body or {}), "api": name, "tenant": self.tenant(name)}))
+        return result
+
+    def _default_api(self) -> str:
+        raise LookupError("this test has no tenant yet: pass api=, or use key()/tenant() first")
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._control.request(method, path, **kwargs)

@@ -108,11 +108,13 @@ def test_lead_sandbox__clock_helpers(lead_sandbox) -> None:  # type: ignore[no-u
     def at(value: str) -> datetime:
         return datetime.fromisoformat(value)
 
-    frozen = lead_sandbox.freeze()
+    frozen = lead_sandbox.freeze("hadar")
     try:
         advanced = lead_sandbox.advance("2h")
         assert (at(advanced["now"]) - at(frozen["now"])).total_seconds() == 7200
-        assert at(lead_sandbox.now()) == at(advanced["now"])
+        assert at(lead_sandbox.now("hadar")) == at(advanced["now"])
+        marina = httpx.get(f"{lead_sandbox.origin}/_sandbox/clock", params={"api": "hadar", "tenant": "marina-homes"})
+        assert at(marina.json()["data"]["now"]) < at(advanced["now"])  # another tenant's clock did not move
     finally:
         lead_sandbox.unfreeze()
 
