@@ -21,7 +21,8 @@ from sandbox.serving import free_port
 REPO = Path(__file__).resolve().parents[2]
 ADMIN = "hdr_test_marina_growth_admin_4f9c2a7b"
 
-pytestmark = pytest.mark.network
+#: building, a fresh environment and every dependency take minutes on a loaded machine (a bound, not a speed test)
+pytestmark = [pytest.mark.network, pytest.mark.timeout(1800)]
 
 USER_TEST = '''
 import httpx
