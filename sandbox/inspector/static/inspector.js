@@ -70,7 +70,8 @@ async function refresh(force) {
   const fresh = new DOMParser().parseFromString(html, "text/html");
   for (const region of regions) {
     // Keep what the reader opened or is typing in.
-    if (!force && (region.querySelector("details[open]") || region.contains(document.activeElement))) continue;
+    const typing = document.activeElement && document.activeElement.matches("input, select, textarea");
+    if (!force && (region.querySelector("details[open]") || (typing && region.contains(document.activeElement)))) continue;
     const next = fresh.getElementById(region.id);
     if (next && next.innerHTML !== region.innerHTML) region.innerHTML = next.innerHTML;
   }
