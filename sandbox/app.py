@@ -32,6 +32,7 @@ from sandbox.http.lean_app import LeanAsyncApp
 from sandbox.inspector import catalog
 from sandbox.inspector.web import InspectorMiddleware
 from sandbox.http.middleware import EdgeMiddleware, GateMiddleware, IdempotencyMiddleware
+from sandbox.http.write_unit import transactional
 from sandbox.runtime import Runtime, mount_for
 from sandbox.seeding import ensure_seeded
 
@@ -58,7 +59,10 @@ def _resolver(api: ApiDefinition) -> Resolver:
     module = importlib.import_module(api.handlers_module)
 
     def resolve(operation_id: str) -> Any:
-        return getattr(module, _CAMEL.sub("_", operation_id).lower())
+        handler = getattr(module, _CAMEL.sub("_", operation_id).lower())
+        # Vendor handlers: a write runs as one transaction (record, events, jobs, idempotency entry).
+        # The control plane's handlers await deliveries and clock runs, so they keep their own steps.
+        return handler if api.admin_only else transactional(handler)
 
     return Resolver(function_resolver=resolve)
 

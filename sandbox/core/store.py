@@ -140,6 +140,7 @@ class Store:
         self.backend = self.dialect.name
         # One connection per store, shared by the event loop and the threads of in-process servers.
         self._lock = threading.RLock()
+        self._depth = 0  # nesting of transaction(), under _lock
         with self._lock:
             self.schema_version = migrate(self._conn, self.dialect)
 
@@ -149,16 +150,33 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A write transaction, holding SQLite's write lock from the start (PostgreSQL: row locks)."""
+        """A write transaction, holding SQLite's write lock from the start (PostgreSQL: row locks).
+        Nested use joins the transaction already open (a request's write unit around a model that writes
+        in several statements): everything commits or rolls back as one."""
         with self._lock:
             conn = self._conn
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield conn
+                finally:
+                    self._depth -= 1
+                return
             conn.execute(self.dialect.begin_write)
+            self._depth = 1
             try:
                 yield conn
             except BaseException:
+                self._depth = 0
                 conn.execute("ROLLBACK")
                 raise
+            self._depth = 0
             conn.execute("COMMIT")
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether this thread's caller is inside `transaction()` (reads join it instead of opening one)."""
+        return self._depth > 0
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
@@ -307,43 +325,48 @@ class Store:
                 conn.executemany(_INSERT, values)
 
     # -- idempotency --------------------------------------------------------------------------
-    def idempotency_reserve(
+    # Entries become visible only with the response in them: `idempotency_claim` and
+    # `idempotency_record` run inside the write transaction of the request they belong to
+    # (sandbox.http.write_unit), so a crash between them leaves nothing behind to block a retry.
+    def idempotency_get(self, api: str, tenant: str, key: str, now: str) -> IdempotencyEntry | None:
+        """The live entry of `key` (not expired), or None."""
+        row = self._one(_IDEMPOTENCY_GET, (api, tenant, key, now))
+        return _idempotency_entry(row) if row else None
+
+    def idempotency_claim(
         self, api: str, tenant: str, key: str, fingerprint: str, now: str, expires_at: str
     ) -> IdempotencyEntry | None:
-        """Claim `key` for a request. Returns None when claimed, else the live entry that holds it.
-
-        One upsert claims an absent or expired key atomically, so concurrent requests (even from several
-        worker processes on one database) cannot both run the handler; a live entry is left as it is."""
-        scope = (api, tenant, key)
-        with self.transaction() as conn:
-            claimed = conn.execute(
+        """Within the caller's transaction: take `key` for this request (None), or return the live entry
+        that holds it. An expired entry, or a `pending` one left by a version that reserved keys in a
+        transaction of their own, is taken over. On PostgreSQL a concurrent claim of the same key waits on
+        the primary key until the first transaction ends, then finds its entry."""
+        assert self.in_transaction, "idempotency_claim belongs inside the request's write transaction"
+        with self._lock:
+            claimed = self._conn.execute(
                 'INSERT INTO idempotency_keys (api, tenant, "key", fingerprint, state, created_at, expires_at) '
-                "VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (api, tenant, \"key\") DO UPDATE SET "
-                "fingerprint = excluded.fingerprint, state = 'pending', status = NULL, headers = NULL, body = NULL, "
+                "VALUES (?, ?, ?, ?, 'pending', ?, ?) "
+                'ON CONFLICT (api, tenant, "key") DO UPDATE SET fingerprint = excluded.fingerprint, '
+                "state = 'pending', status = NULL, headers = NULL, body = NULL, "
                 "created_at = excluded.created_at, expires_at = excluded.expires_at "
-                "WHERE idempotency_keys.expires_at <= excluded.created_at",
-                (*scope, fingerprint, now, expires_at),
+                "WHERE idempotency_keys.expires_at <= excluded.created_at OR idempotency_keys.state <> 'done'",
+                (api, tenant, key, fingerprint, now, expires_at),
             ).rowcount
             if claimed:
                 return None
-            row = conn.execute(
-                'SELECT fingerprint, state, status, headers, body, expires_at FROM idempotency_keys '
-                'WHERE api = ? AND tenant = ? AND "key" = ?',
-                scope,
-            ).fetchone()
-        return IdempotencyEntry(row[0], row[1], row[2], _load(row[3]), _bytes(row[4]), row[5])
+            row = self._conn.execute(_IDEMPOTENCY_GET, (api, tenant, key, now)).fetchone()
+        assert row is not None, "a live entry holds the key"
+        return _idempotency_entry(row)
 
-    def idempotency_complete(
+    def idempotency_record(
         self, api: str, tenant: str, key: str, status: int, headers: dict[str, str], body: bytes
     ) -> None:
+        """Within the caller's transaction: the response of the request that claimed `key`."""
+        assert self.in_transaction, "idempotency_record belongs inside the request's write transaction"
         self._run(
             "UPDATE idempotency_keys SET state = 'done', status = ?, headers = ?, body = ? "
             'WHERE api = ? AND tenant = ? AND "key" = ?',
             (status, _dump(headers), body, api, tenant, key),
         )
-
-    def idempotency_release(self, api: str, tenant: str, key: str) -> None:
-        self._run('DELETE FROM idempotency_keys WHERE api = ? AND tenant = ? AND "key" = ?', (api, tenant, key))
 
     # -- jobs ---------------------------------------------------------------------------------
     def add_job(self, job: Job) -> None:
@@ -599,6 +622,14 @@ def _bytes(value: Any) -> bytes | None:
 
 
 _JOB_COLUMNS = "id, api, tenant, kind, due_at, payload"
+_IDEMPOTENCY_GET = (
+    'SELECT fingerprint, state, status, headers, body, expires_at FROM idempotency_keys '
+    'WHERE api = ? AND tenant = ? AND "key" = ? AND expires_at > ? AND state = \'done\''
+)
+
+
+def _idempotency_entry(row: Any) -> IdempotencyEntry:
+    return IdempotencyEntry(row[0], row[1], row[2], _load(row[3]), _bytes(row[4]), row[5])
 
 
 def _job(row: Any) -> Job:
@@ -733,7 +764,9 @@ class Collection:
         bound = (*self._scope, *params)
         with self.store._lock:
             conn = self.store._conn
-            conn.execute("BEGIN")
+            own = not self.store.in_transaction  # inside a write unit the open transaction is one snapshot
+            if own:
+                conn.execute("BEGIN")
             try:
                 total = conn.execute(f"SELECT count(*) FROM records WHERE {clause}", bound).fetchone()[0]
                 rows = conn.execute(
@@ -741,7 +774,8 @@ class Collection:
                     (*bound, limit, _clamp(offset)),
                 ).fetchall()
             finally:
-                conn.execute("COMMIT")
+                if own:
+                    conn.execute("COMMIT")
         return [_load(row[0]) for row in rows], int(total)
 
     def count(self, where: Sequence[Condition] = ()) -> int:

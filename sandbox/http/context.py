@@ -13,12 +13,25 @@ if TYPE_CHECKING:
     from sandbox.runtime import Mount, Runtime
 
 
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """An Idempotency-Key the write unit stores this request's response under."""
+
+    api: str
+    tenant: str
+    key: str
+    fingerprint: str
+
+
 @dataclass(slots=True)
 class RequestContext:
     runtime: Runtime
     trace_id: str
     mount: Mount | None = None
     principal: Principal | None = None
+    #: a state-changing request of a vendor API: its handler runs as one write transaction
+    write: bool = False
+    idempotency: IdempotencyClaim | None = None
 
     @property
     def tenant(self) -> str:

@@ -4,15 +4,14 @@
   belongs to, the body-size limit, and the headers every response carries (trace id, rate limits).
 - `GateMiddleware` (after routing, before Connexion's security): the vendor's key auth, roles and
   per-key rate limits, so 401/403/429 come out in the vendor's own words.
-- `IdempotencyMiddleware` (after auth, before validation): replay the first response of an Idempotency-Key.
+- `IdempotencyMiddleware` (after auth, before validation): marks writes as one transaction, and replays
+  the first response of an Idempotency-Key.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import time
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +22,7 @@ from sandbox.core.auth import SAFE_METHODS, Principal, authenticate
 from sandbox.core.clock import utc_iso
 from sandbox.core.ratelimit import RateLimitsUnavailable
 from sandbox.http import context as request_context
+from sandbox.http import write_unit
 from sandbox.http.errors import render
 from sandbox.runtime import Runtime
 
@@ -251,27 +251,29 @@ class GateMiddleware:
 
 
 class IdempotencyMiddleware:
-    """Stores the first response per (tenant, key) for the TTL and replays it; same key with another
-    payload is a conflict; a concurrent duplicate waits for the first and gets its response."""
-
-    WAIT_SECONDS = 30.0
+    """Marks state-changing requests of the vendor APIs as one write unit (sandbox.http.write_unit), and
+    under an Idempotency-Key: replays a stored response at once (before validation, so a reused key with
+    another payload is a 409 even when that payload is invalid), or hands the key to the write unit,
+    which stores the response in the same transaction as the handler's writes."""
 
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = scope.get("state", {}) if scope["type"] == "http" else {}
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        state = scope.get("state", {})
         mount = state.get("mount")
+        if mount is None or mount.api.admin_only:
+            await self.app(scope, receive, send)
+            return
+        ctx = request_context.current()
+        ctx.write = True
         principal = state.get("principal")
-        key = _header(scope, b"idempotency-key") if scope["type"] == "http" else None
-        if (
-            key is None
-            or mount is None
-            or principal is None
-            or not mount.api.idempotency
-            or scope["method"] in SAFE_METHODS
-        ):
+        key = _header(scope, b"idempotency-key")
+        if key is None or principal is None or not mount.api.idempotency:
             await self.app(scope, receive, send)
             return
         if not key.strip() or len(key) > idempotency.MAX_KEY_LENGTH:
@@ -281,56 +283,20 @@ class IdempotencyMiddleware:
 
         body = await _read_body(receive)
         relative_path = scope["path"][len(mount.prefix) :]
-        fingerprint = idempotency.fingerprint(scope["method"], relative_path, body)
-        api, tenant = mount.api.name, principal.tenant
-        store, clock = self.runtime.store, self.runtime.clock_for(api, tenant)
-        deadline = time.monotonic() + self.WAIT_SECONDS
-        while True:
-            now = clock.now()
-            existing = store.idempotency_reserve(
-                api, tenant, key, fingerprint, utc_iso(now), utc_iso(now + idempotency.DEFAULT_TTL)
-            )
-            outcome = idempotency.decide(existing, fingerprint)
-            if outcome.decision is idempotency.Decision.CONFLICT:
-                raise E.Conflict(
-                    "Idempotency-Key was already used with a different request payload; "
-                    "use a new key for a new request",
-                    field="Idempotency-Key",
-                )
-            if outcome.decision is idempotency.Decision.REPLAY:
-                assert outcome.entry is not None
-                await _replay(send, outcome.entry)
-                return
-            if outcome.decision is idempotency.Decision.PROCEED:
-                break
-            if time.monotonic() > deadline:
-                raise E.Conflict("A request with this Idempotency-Key is still in progress", field="Idempotency-Key")
-            await asyncio.sleep(0.01)
-
-        captured: dict[str, Any] = {"status": None, "headers": {}, "body": []}
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                captured["status"] = message["status"]
-                captured["headers"] = {
-                    k.decode("latin-1"): v.decode("latin-1")
-                    for k, v in message.get("headers", [])
-                    if k.lower() != b"content-length"
-                }
-            elif message["type"] == "http.response.body":
-                captured["body"].append(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, _replay_receive(body, receive), capture)
-        except BaseException:
-            store.idempotency_release(api, tenant, key)
-            raise
-        status = captured["status"]
-        if status is not None and idempotency.should_store(status):
-            store.idempotency_complete(api, tenant, key, status, captured["headers"], b"".join(captured["body"]))
-        else:
-            store.idempotency_release(api, tenant, key)
+        claim = request_context.IdempotencyClaim(
+            mount.api.name, principal.tenant, key, idempotency.fingerprint(scope["method"], relative_path, body)
+        )
+        now = utc_iso(self.runtime.clock_for(claim.api, claim.tenant).now())
+        existing = self.runtime.store.idempotency_get(claim.api, claim.tenant, key, now)
+        outcome = idempotency.decide(existing, claim.fingerprint)
+        if outcome.decision is idempotency.Decision.CONFLICT:
+            raise write_unit.conflict()
+        if outcome.decision is idempotency.Decision.REPLAY:
+            assert outcome.entry is not None
+            await write_unit.replay_response(outcome.entry)(scope, receive, send)
+            return
+        ctx.idempotency = claim  # the write unit claims it again inside its transaction (a concurrent twin)
+        await self.app(scope, _replay_receive(body, receive), send)
 
 
 async def _read_body(receive: Receive, limit: int | None = None) -> bytes:
@@ -361,12 +327,3 @@ def _replay_receive(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
-
-
-async def _replay(send: Send, entry: idempotency.IdempotencyEntry) -> None:
-    body = entry.body or b""
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in (entry.headers or {}).items()]
-    headers.append((b"content-length", str(len(body)).encode()))
-    headers.append((b"idempotent-replayed", b"true"))
-    await send({"type": "http.response.start", "status": entry.status or 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

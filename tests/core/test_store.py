@@ -108,42 +108,63 @@ def test_offset_page_and_count(store):
     assert store.collection("hadar", "other", "leads").count() == 3
 
 
-def test_idempotency_reserve_returns_none_then_pending_entry(store):
-    now, later = "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z"
-    assert store.idempotency_reserve("hadar", "t", "k1", "fp1", now, later) is None
-
-    held = store.idempotency_reserve("hadar", "t", "k1", "fp1", now, later)
-    assert held is not None
-    assert held.state == "pending"
-    assert held.fingerprint == "fp1"
-    assert held.status is None
-
-    # another tenant may use the same key independently
-    assert store.idempotency_reserve("hadar", "t2", "k1", "fp1", now, later) is None
+T0, T1, T2 = "2026-01-01T00:00:00.000Z", "2026-01-01T01:00:00.000Z", "2026-01-02T00:00:00.000Z"
 
 
-def test_idempotency_complete_then_get_returns_done_entry(store):
-    store.idempotency_reserve("hadar", "t", "k", "fp", "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z")
-    store.idempotency_complete("hadar", "t", "k", 201, {"x-a": "1"}, b'{"ok":1}')
-    # A later claim of the same key returns the stored entry instead of claiming it.
-    entry = store.idempotency_reserve("hadar", "t", "k", "fp", "2026-01-01T01:00:00.000Z", "2026-01-02T01:00:00.000Z")
+def _claim(store: Store, tenant: str, key: str, fp: str, now: str = T0, expires: str = T2):
+    with store.transaction():
+        return store.idempotency_claim("hadar", tenant, key, fp, now, expires)
+
+
+def _claim_and_record(store: Store, key: str, fp: str, now: str = T0, expires: str = T2) -> None:
+    with store.transaction():
+        assert store.idempotency_claim("hadar", "t", key, fp, now, expires) is None
+        store.idempotency_record("hadar", "t", key, 201, {"x-a": "1"}, b'{"ok":1}')
+
+
+def test_idempotency_claim_then_record_then_get_returns_done_entry(store):
+    _claim_and_record(store, "k", "fp")
+    entry = store.idempotency_get("hadar", "t", "k", T1)
     assert entry is not None
     assert (entry.state, entry.status, entry.headers, entry.body) == ("done", 201, {"x-a": "1"}, b'{"ok":1}')
+    # a later claim of the same key returns the stored entry instead of claiming it
+    held = _claim(store, "t", "k", "fp", T1)
+    assert held is not None and held.status == 201
+    # another tenant may use the same key independently
+    assert _claim(store, "t2", "k", "fp") is None
+
+
+def test_idempotency_claim_rolled_back_leaves_nothing_behind(store):
+    """A crash (or a 5xx) between claim and record commits nothing: the key is free for the retry."""
+    with pytest.raises(RuntimeError), store.transaction():
+        assert store.idempotency_claim("hadar", "t", "k", "fp", T0, T2) is None
+        raise RuntimeError("killed")
+    assert store.idempotency_get("hadar", "t", "k", T0) is None
+    assert _claim(store, "t", "k", "fp") is None
+
+
+def test_idempotency_pending_row_of_an_older_version_is_taken_over(store):
+    store._run(
+        'INSERT INTO idempotency_keys (api, tenant, "key", fingerprint, state, created_at, expires_at) '
+        "VALUES ('hadar', 't', 'k', 'fp', 'pending', ?, ?)", (T0, T2)
+    )
+    assert store.idempotency_get("hadar", "t", "k", T1) is None
+    assert _claim(store, "t", "k", "fp", T1) is None
 
 
 def test_expired_idempotency_entry_is_reclaimable(store):
-    store.idempotency_reserve(
-        "hadar", "t", "k", "old", "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z"
-    )
+    _claim_and_record(store, "k", "old", T0, T2)
     # at expiry time the key is free again, even for another fingerprint
-    assert (
-        store.idempotency_reserve(
-            "hadar", "t", "k", "new", "2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z"
-        )
-        is None
-    )
-    entry = store.idempotency_reserve("hadar", "t", "k", "other", "2026-01-02T12:00:00.000Z", "2026-01-03T12:00:00.000Z")
-    assert entry is not None and entry.fingerprint == "new"
+    assert store.idempotency_get("hadar", "t", "k", T2) is None
+    assert _claim(store, "t", "k", "new", T2, "2026-01-03T00:00:00.000Z") is None
+
+
+def test_nested_transaction_joins_the_outer_one(store):
+    with pytest.raises(RuntimeError), store.transaction():
+        store.next_count("n")  # opens its own transaction() inside
+        raise RuntimeError("roll back both")
+    assert store.get_meta("n") is None
+    assert not store.in_transaction
 
 
 def test_sqlite_file_persists_across_store_instances(tmp_path):
@@ -234,13 +255,22 @@ def test_schema_is_migrated_once_and_reopening_keeps_the_version(db_url):
 
 
 def test_one_idempotency_key_is_claimed_by_exactly_one_of_many_workers(db_url):
+    """Each worker claims the key inside its own write transaction, writes a record and the response:
+    one claims it, the others wait for its commit and get its entry; one record in all."""
     stores = _workers(db_url, 6)
-    now, later = "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z"
-    results = _concurrently(
-        [lambda s=s: s.idempotency_reserve("hadar", "t", "same-key", "fp", now, later) for s in stores]
-    )
+
+    def attempt(s: Store):  # type: ignore[no-untyped-def]
+        with s.transaction():
+            held = s.idempotency_claim("hadar", "t", "same-key", "fp", T0, T2)
+            if held is None:
+                s.collection("hadar", "t", "leads").insert("lead_once", T0, {"id": "lead_once"})
+                s.idempotency_record("hadar", "t", "same-key", 201, {}, b"{}")
+            return held
+
+    results = _concurrently([lambda s=s: attempt(s) for s in stores])
     assert sum(result is None for result in results) == 1
-    assert all(r.state == "pending" for r in results if r is not None)
+    assert all(r.state == "done" and r.status == 201 for r in results if r is not None)
+    assert stores[0].collection("hadar", "t", "leads").count() == 1
     for s in stores:
         s.close()
 
