@@ -16,6 +16,7 @@ operation (and media type) instead of per request; they hold configuration only.
 
 from __future__ import annotations
 
+import codecs
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,7 @@ from connexion.operations import AbstractOperation
 from connexion.utils import is_nullable
 from starlette.types import Receive, Scope, Send
 
+from sandbox.core.errors import UnsupportedMediaType
 from sandbox.spec import PARSED_BODY
 
 _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -113,6 +115,7 @@ class _ValidateOnce(RequestValidationOperation):
             security_query_params=self.security_query_params,
         )
         self._accepted: set[str] = set()
+        self._takes_body = bool(op.request_body)
         self._bodies: dict[tuple[str, str], Any] = {}
 
     def _body_validator(self, mime_type: str, encoding: str) -> Any:
@@ -141,6 +144,8 @@ class _ValidateOnce(RequestValidationOperation):
         return validator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._takes_body:  # an operation without a request body ignores any body, whatever its type
+            normalise_content_type(scope)  # first: what the body is decides every later step
         self._parameters.validate(scope)
         mime_type, encoding = self.extract_content_type(scope["headers"])
         if mime_type not in self._accepted:
@@ -151,6 +156,51 @@ class _ValidateOnce(RequestValidationOperation):
         if validator is not _NO_VALIDATOR:
             receive, scope = await validator.wrap_receive(receive, scope=scope)
         await self.next_app(scope, receive, send)
+
+
+def normalise_content_type(scope: Scope) -> None:
+    """A body must say what it is, and media types are case-insensitive (RFC 9110 §8.3.1).
+
+    Connexion 3.3 guesses the operation's first media type when `Content-Type` is absent, validates the
+    body as JSON, and then hands the handler raw bytes because its parameter decorator reads the real
+    (absent) header; `APPLICATION/JSON` misses the validator map (case-sensitive), so validation is
+    skipped and raw bytes reach the handler too. Both answered 500. Here, before anything reads it: a
+    non-empty body without a usable `Content-Type` is a 415 (the status every spec already documents
+    for an unsupported media type), and the header is rewritten with its type, subtype and charset in
+    lower case, so the validator and the handler see one and the same media type."""
+    headers = scope["headers"]
+    index, value = -1, None
+    length = 0
+    for i, (name, raw) in enumerate(headers):
+        if name == b"content-type":
+            index, value = i, raw.decode("latin-1")
+        elif name == b"content-length":
+            length = int(raw) if raw.isdigit() else 0
+    if value is None or not value.strip():
+        if length > 0:
+            raise UnsupportedMediaType("The request has a body but no Content-Type: send it as application/json")
+        return
+    mime, _, params = value.partition(";")
+    mime = mime.strip().lower()
+    if "/" not in mime:
+        raise UnsupportedMediaType(f"Content-Type {value[:100]!r} is not a media type: send application/json")
+    parts = [mime]
+    for param in params.split(";"):
+        name, _, param_value = param.strip().partition("=")
+        if not name:
+            continue
+        if name.lower() == "charset":
+            charset = param_value.strip().strip('"').lower()
+            try:
+                codecs.lookup(charset)
+            except LookupError:
+                raise UnsupportedMediaType(f"Unknown charset {charset[:40]!r}: send UTF-8 JSON") from None
+            parts.append(f"charset={charset}")
+        else:
+            parts.append(f"{name.strip()}={param_value.strip()}")  # e.g. a multipart boundary: kept as sent
+    headers = list(headers)
+    headers[index] = (b"content-type", "; ".join(parts).encode("latin-1"))
+    scope["headers"] = headers
 
 
 class _ValidateOnceApi(RequestValidationAPI):
