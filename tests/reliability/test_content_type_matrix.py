@@ -87,7 +87,7 @@ def test_unusable_content_type_is_the_apis_own_415(server: str, api_name: str, m
 
 def test_operation_without_a_request_body_ignores_a_body_of_any_type(server: str) -> None:
     for content_type in UNUSABLE.values():
-        response = _send(server, "sandbox", "POST", "/clock/freeze", content_type)
+        response = _send(server, "sandbox", "POST", "/clock/unfreeze", content_type)
         assert response.status_code == 200, response.text[:200]
 
 
