@@ -50,6 +50,9 @@ class Config:
     journal: bool = True
     #: Print one line per request on stdout: "text", "json" (JSON lines), or None (quiet; tests, `--quiet`).
     console_log: str | None = None
+    #: Host names (exact, `*.example.com`, or `*` for any) the control plane answers besides loopback
+    #: names and `host`: a team deployment's own name. Anything else is refused (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         from sandbox.core.egress import parse_policy

@@ -1,7 +1,8 @@
 """Cross-cutting behaviour as thin ASGI middleware over `sandbox.core`:
 
 - `EdgeMiddleware` (outermost, before Connexion's exception handling): trace id, which API a path
-  belongs to, the body-size limit, and the headers every response carries (trace id, rate limits).
+  belongs to, the control plane's CSRF/Host guard, the body-size limit, and the headers every response
+  carries (trace id, rate limits).
 - `GateMiddleware` (after routing, before Connexion's security): the vendor's key auth, roles and
   per-key rate limits, so 401/403/429 come out in the vendor's own words.
 - `IdempotencyMiddleware` (after auth, before validation): marks writes as one transaction, and replays
@@ -16,8 +17,9 @@ import hmac
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.apis.base import ApiDefinition
+from sandbox.config import Config
 from sandbox.core import errors as E
-from sandbox.core import idempotency
+from sandbox.core import host_guard, idempotency
 from sandbox.core.auth import SAFE_METHODS, Principal, authenticate
 from sandbox.core.clock import utc_iso
 from sandbox.core.ratelimit import RateLimitsUnavailable
@@ -111,6 +113,12 @@ class EdgeMiddleware:
                 message["headers"] = raw
             await send(message)
 
+        if host_guard.guards(path):
+            refusal = _control_plane_refusal(scope, runtime.config)
+            if refusal is not None:
+                await self._reject(scope, send_with_headers, E.Forbidden(refusal))
+                return
+
         limit = runtime.config.max_body_bytes
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -150,6 +158,13 @@ class EdgeMiddleware:
         raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _control_plane_refusal(scope: Scope, config: Config) -> str | None:
+    host = _header(scope, b"host")
+    return host_guard.host_refusal(host, config.host, config.allowed_hosts) or host_guard.origin_refusal(
+        _header(scope, b"origin"), _header(scope, b"sec-fetch-site"), host
+    )
 
 
 class GateMiddleware:
