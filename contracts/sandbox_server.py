@@ -17,5 +17,6 @@ def running_sandbox(config: Config, *, port: int | None = None, app: Any = None)
     """Serve `create_app(config)` (or `app`) on 127.0.0.1 until the block ends; yields the origin."""
     from sandbox.app import create_app  # the web stack, imported only when a sandbox is started here
 
-    with serve_in_thread(app if app is not None else create_app(config), port) as origin:
+    app = app if app is not None else create_app(config)
+    with serve_in_thread(app, port, options=config.server_options()) as origin:
         yield origin

@@ -53,6 +53,17 @@ class Config:
     #: Host names (exact, `*.example.com`, or `*` for any) the control plane answers besides loopback
     #: names and `host`: a team deployment's own name. Anything else is refused (DNS rebinding).
     allowed_hosts: tuple[str, ...] = ()
+    #: Connection limits (sandbox.http.server_limits): seconds for the request headers, seconds a request
+    #: body may stall between chunks, and bytes of request line + headers before a 431.
+    header_timeout: float = 20.0
+    body_timeout: float = 20.0
+    max_header_bytes: int = 32 * 1024
+
+    def server_options(self) -> dict[str, object]:
+        """`uvicorn.Config` keyword arguments for these limits (imports uvicorn: call when serving)."""
+        from sandbox.http.server_limits import uvicorn_options
+
+        return uvicorn_options(self.header_timeout, self.body_timeout, self.max_header_bytes)
 
     def __post_init__(self) -> None:
         from sandbox.core.egress import parse_policy

@@ -24,11 +24,21 @@ class _QuietServer(uvicorn.Server):
 
 
 @contextmanager
-def serve_in_thread(app: Any, port: int | None = None, *, lifespan: Literal["auto", "on", "off"] = "auto") -> Iterator[str]:
-    """Yields the origin (`http://127.0.0.1:PORT`) while the server runs; stops it afterwards."""
+def serve_in_thread(
+    app: Any,
+    port: int | None = None,
+    *,
+    lifespan: Literal["auto", "on", "off"] = "auto",
+    options: dict[str, Any] | None = None,
+) -> Iterator[str]:
+    """Yields the origin (`http://127.0.0.1:PORT`) while the server runs; stops it afterwards.
+    `options`: more `uvicorn.Config` arguments (the sandbox's connection limits)."""
     port = port or free_port()
     server = _QuietServer(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan=lifespan)
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan=lifespan,
+            **(options or {}),
+        )
     )
     thread = threading.Thread(target=server.run, name=f"serve-{port}", daemon=True)
     thread.start()

@@ -24,6 +24,7 @@ def export_config(config: Config) -> None:
 def config_from_environment() -> Config:
     fields: dict[str, Any] = json.loads(os.environ[CONFIG_ENV])
     fields["apis"] = tuple(fields.get("apis") or ())
+    fields["allowed_hosts"] = tuple(fields.get("allowed_hosts") or ())
     return Config(**fields)
 
 
@@ -62,4 +63,5 @@ def uvicorn_config(config: Config) -> Any:
         # Graceful shutdown: a worker stops taking requests, finishes those in flight (bounded), and its
         # job worker hands back the claims it did not finish.
         timeout_graceful_shutdown=10,
+        **config.server_options(),  # header/body deadlines (408), header size (431): sandbox.http.server_limits
     )

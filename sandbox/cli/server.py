@@ -52,6 +52,9 @@ def _known_api(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -
          help="worker processes on one port; they share a database file (WAL) or PostgreSQL")
 @setting("--redis", default=None, metavar="URL",
          help="redis://… for rate-limit counters shared by every worker and machine (else the database keeps them)")
+@setting("--allowed-hosts", "allowed_hosts", multiple=True, metavar="NAME",
+         help="a Host name the control plane answers besides loopback names and --host, e.g. sandbox.team or "
+              "*.team.example (repeatable or comma-separated; DNS-rebinding protection)")
 def serve(**options: Any) -> None:
     """Start the sandbox: every API on one port, seeded, keys printed, then `ready on http://HOST:PORT`."""
     config = _config(options)
@@ -91,6 +94,7 @@ def _config(options: dict[str, Any]) -> Config:
         redis=options["redis"],
         # several deployments may share one Redis: each keeps its counters under its own prefix
         redis_prefix=os.environ.get("LEAD_SANDBOX_REDIS_PREFIX", "lead-sandbox"),
+        allowed_hosts=tuple(name.strip() for item in options["allowed_hosts"] for name in item.split(",") if name.strip()),
     )
 
 
@@ -191,9 +195,9 @@ def run(config: Config, listener: socket.socket) -> None:
             log_level="warning",
             access_log=False,
             loop="auto",
-            http="auto",
             ws="none",  # no WebSocket routes: skips importing a WebSocket library at start-up
             lifespan="on",
+            **config.server_options(),  # header/body deadlines (408), header size (431): sandbox.http.server_limits
         )
     )
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,6 +49,12 @@ def _cookie(scope: Scope, name: str) -> str:
     return morsel.value if morsel is not None else ""
 
 
+def _same_secret(sent: str, token: str) -> bool:
+    """Constant-time comparison over bytes: compare_digest refuses non-ASCII strings, and a TypeError
+    from a client's header value was a 500. Header values are latin-1 decoded, so this gets the raw bytes."""
+    return hmac.compare_digest(sent.encode("latin-1", "replace"), token.encode())
+
+
 _HOST_SUFFIXES = (".localtest.me", ".localhost")
 
 
@@ -59,6 +66,20 @@ def _host_tenant(host: str | None) -> str | None:
             label = name[: -len(suffix)]
             return label if label and "." not in label else None
     return None
+
+
+def _relative_location(header: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+    """A redirect (Starlette's trailing-slash one) names the path only: Starlette builds an absolute
+    `Location` from the client's `Host`, which a client (or a DNS-rebinding page) chooses. A path-only
+    reference resolves against the origin the client really used (RFC 9110 §10.2.2)."""
+    name, value = header
+    if name.lower() != b"location":
+        return header
+    parts = urlsplit(value.decode("latin-1"))
+    if not parts.scheme and not parts.netloc:
+        return header
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return name, ("/" + path.lstrip("/")).encode("latin-1")  # never `//host`, which would be absolute again
 
 
 def anonymous_bucket(runtime: Runtime, api: ApiDefinition, scope: Scope) -> tuple[str, int]:
@@ -99,6 +120,8 @@ class EdgeMiddleware:
                 # Appended as raw pairs: nothing inside sets these headers (an idempotent replay stores the
                 # response as it was before this layer), so there is nothing to replace.
                 raw = list(message.get("headers", ()))
+                if 300 <= message["status"] < 400:
+                    raw = [_relative_location(pair) for pair in raw]
                 raw.append((b"x-trace-id", trace_id.encode()))
                 rate = state.get("rate")
                 if rate is None and mount is not None and mount.api.plans:
@@ -246,10 +269,10 @@ class GateMiddleware:
             return
         sent = _header(scope, b"authorization") or ""
         scheme, _, value = sent.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(value.strip(), token):
+        if scheme.lower() == "bearer" and _same_secret(value.strip(), token):
             return
         # The inspector's browser session (sandbox.inspector.web: same-site cookie set after the token was given)
-        if not hmac.compare_digest(_cookie(scope, "lead_sandbox_admin"), token):
+        if not _same_secret(_cookie(scope, "lead_sandbox_admin"), token):
             raise E.Unauthorized("The control plane needs `Authorization: Bearer <admin token>`")
 
     async def _with_fault(self, api: str, operation_id: str | None) -> None:
