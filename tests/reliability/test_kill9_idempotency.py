@@ -84,3 +84,29 @@ def test_kill_9_under_keyed_writes_then_retry_every_key(tmp_path: Path) -> None:
         # and a second round of retries only replays
         again = [_post(client, key) for key in KEYS[:10]]
         assert all(r.status_code == 201 and r.headers.get("Idempotent-Replayed") == "true" for r in again)
+
+
+def test_concurrent_duplicates_on_two_processes_sharing_one_file_create_one_record(tmp_path: Path) -> None:
+    """Two `serve` processes on one SQLite file, the same keys sent to both at once: one lead per key,
+    every duplicate gets the first one's response (the entry commits with the lead, under one write lock)."""
+    db = tmp_path / "shared.db"
+    keys = [f"twin-{n}" for n in range(12)]
+    with serve_process(db) as first, serve_process(db) as second:
+        origins = [first.origin, second.origin]
+
+        def send(job: tuple[int, str]) -> httpx.Response:
+            n, key = job
+            with httpx.Client(base_url=origins[n % 2] + "/hadar/v1", headers=ADMIN, timeout=60) as client:
+                return _post(client, key)
+
+        jobs = [(n, key) for key in keys for n in range(4)]
+        with ThreadPoolExecutor(WRITERS) as pool:
+            responses = list(pool.map(send, jobs))
+        assert [r.status_code for r in responses] == [201] * len(jobs), [r.text[:200] for r in responses if r.status_code != 201]
+        for key in keys:
+            mine = [r for (_, k), r in zip(jobs, responses, strict=True) if k == key]
+            assert len({r.json()["data"]["id"] for r in mine}) == 1, key
+            assert sum(1 for r in mine if r.headers.get("Idempotent-Replayed") != "true") == 1, key
+        with httpx.Client(base_url=first.origin + "/hadar/v1", headers=ADMIN, timeout=60) as client:
+            emails = _emails(client)
+        assert {key: emails.count(f"{key}@example.com") for key in keys} == {key: 1 for key in keys}
