@@ -29,10 +29,10 @@ from sandbox.http.docs import SwaggerDocsMiddleware
 from sandbox.http.errors import connexion_handler
 from sandbox.http.journal import JournalMiddleware
 from sandbox.http.lean_app import LeanAsyncApp
-from sandbox.inspector import catalog
-from sandbox.inspector.web import InspectorMiddleware
 from sandbox.http.middleware import EdgeMiddleware, GateMiddleware, IdempotencyMiddleware
 from sandbox.http.write_unit import transactional
+from sandbox.inspector import catalog
+from sandbox.inspector.web import InspectorMiddleware
 from sandbox.runtime import Runtime, mount_for
 from sandbox.seeding import ensure_seeded
 
