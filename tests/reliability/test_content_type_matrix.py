@@ -84,10 +84,22 @@ def test_unusable_content_type_is_the_apis_own_415(server: str, api_name: str, m
     assert httpx.get(server + "/_sandbox/clock", timeout=30).status_code == 200  # still alive
 
 
-def test_operation_without_a_request_body_ignores_a_body_of_any_type(server: str) -> None:
+BODILESS = [
+    (name, method.upper(), template)
+    for name, api in _apis().items()
+    for template, item in load_spec(api.spec_file)["paths"].items()
+    for method in WRITE_METHODS
+    if method in item and "requestBody" not in item[method]
+]
+
+
+@pytest.mark.parametrize(("api_name", "method", "template"), BODILESS, ids=[f"{a}:{m}:{t}" for a, m, t in BODILESS])
+def test_operation_without_a_request_body_ignores_a_body_of_any_type(
+    server: str, api_name: str, method: str, template: str
+) -> None:
     for content_type in UNUSABLE.values():
-        response = _send(server, "sandbox", "POST", "/clock/unfreeze", content_type)
-        assert response.status_code == 200, response.text[:200]
+        response = _send(server, api_name, method, template, content_type)
+        assert response.status_code != 415 and response.status_code < 500, response.text[:200]
 
 
 @pytest.mark.parametrize(("api_name", "method", "template"), OPERATIONS, ids=[f"{a}:{m}:{t}" for a, m, t in OPERATIONS])
