@@ -35,7 +35,7 @@ from starlette.types import Scope
 
 from sandbox.config import SPEC_DIR
 from sandbox.core import jsonio
-from sandbox.core.errors import ValidationFailed
+from sandbox.core.errors import ValidationFailed, Violation
 
 log = logging.getLogger(__name__)
 
@@ -163,12 +163,26 @@ def _short(message: str, limit: int = 200) -> str:
     return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
-def first_error(schema: dict[str, Any], instance: Any) -> Any | None:
+def all_errors(schema: dict[str, Any], instance: Any) -> list[Any]:
+    """Every error of `instance`, shallowest first (so `lead` comes before `lead.utm.source`); among
+    equals, in the validator's own (deterministic) order."""
     validator = compiled(schema)
     if validator.is_valid(instance):
-        return None
-    # Deterministic pick: the shallowest error first, so `lead` beats `lead.utm.source`.
-    return min(validator.iter_errors(instance), key=lambda err: len(list(err.instance_path)))
+        return []
+    return sorted(validator.iter_errors(instance), key=lambda err: len(list(err.instance_path)))
+
+
+def first_error(schema: dict[str, Any], instance: Any) -> Any | None:
+    errors = all_errors(schema, instance)
+    return errors[0] if errors else None
+
+
+def violations(schema: dict[str, Any], instance: Any, prefix: str | None = None) -> list[Violation]:
+    """Every violation of `instance`, worded for the client, one per distinct (field, message)."""
+    found: dict[Violation, None] = {}
+    for error in all_errors(schema, instance):
+        found.setdefault(Violation(*describe(error, prefix)), None)
+    return list(found)
 
 
 _JSON_NULL = object()  # a body that is literally `null`, unlike an absent body (None)
@@ -201,10 +215,9 @@ class Body2020(JSONRequestBodyValidator):
             raise ValidationFailed("Request body must not be empty", field="body")
         if body is _JSON_NULL:
             body = None
-        error = first_error(self._schema, body)
-        if error is not None:
-            field, message = describe(error, self._schema.get("x-error-prefix"))
-            raise ValidationFailed(message, field=field)
+        found = violations(self._schema, body, self._schema.get("x-error-prefix"))
+        if found:
+            raise ValidationFailed(violations=found)
         return body
 
 
@@ -227,20 +240,33 @@ class Response2020(JSONResponseBodyValidator):
 
 
 class Params2020(ParameterValidator):
-    """Values arrive coerced by Connexion's URI parser; anything that did not coerce fails `type`."""
+    """Values arrive coerced by Connexion's URI parser; anything that did not coerce fails `type`.
+    Every bad parameter is reported, not only the first (Connexion stops at the first)."""
 
     @staticmethod
-    def validate_parameter(parameter_type: str, value: Any, param: dict, param_name: str | None = None) -> None:
+    def validate_parameter(
+        parameter_type: str, value: Any, param: dict, param_name: str | None = None
+    ) -> list[Violation]:
         name = param["name"]
         if value is None:
             if param.get("required"):
-                raise ValidationFailed(f"{name} is a required {parameter_type} parameter", field=name)
-            return
-        error = first_error(param.get("schema", param), value)
-        if error is not None:
-            _, message = describe(error, name)
-            raise ValidationFailed(message, field=name)
-        return
+                return [Violation(name, f"{name} is a required {parameter_type} parameter")]
+            return []
+        return [Violation(name, message) for _, message in violations(param.get("schema", param), value, name)]
+
+    def validate_request(self, request: Any) -> None:
+        # (strict_validation, Connexion's unknown-parameter check, is never set by the sandbox)
+        found: list[Violation] = []
+        for kind, check in (
+            ("query", self.validate_query_parameter),
+            ("path", self.validate_path_parameter),
+            ("header", self.validate_header_parameter),
+            ("cookie", self.validate_cookie_parameter),
+        ):
+            for param in self.parameters.get(kind, []):
+                found.extend(check(param, request) or [])
+        if found:
+            raise ValidationFailed(violations=found)
 
 
 VALIDATOR_MAP: dict[str, Any] = {

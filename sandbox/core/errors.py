@@ -3,8 +3,8 @@ maps kinds to its own wire codes and envelope, in one place."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, NamedTuple
 
 
 class SandboxError(Exception):
@@ -31,8 +31,33 @@ class SandboxError(Exception):
         super().__init__(self.message)
 
 
+class Violation(NamedTuple):
+    """One bad field of a request: its path (None: the whole body) and what is wrong with it."""
+
+    field: str | None
+    message: str
+
+
 class ValidationFailed(SandboxError):
+    """A request that breaks one or more rules. `message` and `field` are the first violation (the
+    vendors with a single-error shape show that one); `violations` lists all of them, for the vendors
+    whose shape lists every field (Hadar CRM `details.fieldErrors`, HREF `details[]`) and the request log."""
+
     status, kind, default_message = 400, "validation", "The request is invalid"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        field: str | None = None,
+        violations: Sequence[Violation] | None = None,
+        details: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if violations and message is None:
+            field, message = violations[0]
+        super().__init__(message, field=field, details=details, headers=headers)
+        self.violations: list[Violation] = list(violations) if violations else [Violation(self.field, self.message)]
 
 
 class Unauthorized(SandboxError):

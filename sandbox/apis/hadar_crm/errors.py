@@ -1,5 +1,5 @@
 """Hadar CRM's error vocabulary and wire shape: `{error: {code, message}}`, plus
-`details.fieldErrors` on validation errors."""
+`details.fieldErrors` on validation errors (every bad field, each with all its messages)."""
 
 from __future__ import annotations
 
@@ -31,10 +31,10 @@ UNAUTHORIZED_MESSAGE = "Missing or invalid API key"
 def render(error: E.SandboxError, trace_id: str) -> dict[str, Any]:
     code = CODES.get(error.kind, "INTERNAL_ERROR")
     if code == "VALIDATION_FAILED":
-        return {
-            "error": {"code": code, "message": "Validation failed"},
-            "details": {"fieldErrors": {error.field or "body": [error.message]}},
-        }
+        field_errors: dict[str, list[str]] = {}
+        for field, message in getattr(error, "violations", None) or [(error.field, error.message)]:
+            field_errors.setdefault(field or "body", []).append(message)
+        return {"error": {"code": code, "message": "Validation failed"}, "details": {"fieldErrors": field_errors}}
     message = UNAUTHORIZED_MESSAGE if error.kind in ("unauthorized", "invalid_api_key") else error.message
     return {"error": {"code": code, "message": message}}
 

@@ -1,5 +1,5 @@
 """HREF's error vocabulary and wire shape: `{error, message}`, plus `details: [{field, message}]` on
-invalid_request."""
+invalid_request, one entry per violation."""
 
 from __future__ import annotations
 
@@ -33,7 +33,10 @@ def render(error: E.SandboxError, trace_id: str) -> dict[str, Any]:
         return {
             "error": code,
             "message": "The body did not pass validation.",
-            "details": [{"field": error.field or "body", "message": error.message}],
+            "details": [
+                {"field": field or "body", "message": message}
+                for field, message in getattr(error, "violations", None) or [(error.field, error.message)]
+            ],
         }
     message = KEY_MESSAGE if code == "invalid_api_key" else error.message
     return {"error": code, "message": message}
