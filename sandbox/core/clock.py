@@ -31,7 +31,9 @@ class Clock:
     """Wall time shifted by an offset, or frozen at one instant.
 
     Everything time-dependent (ids, created_at, idempotency expiry, webhook retries) asks this object,
-    never `datetime.now()`, so tests and the control plane can move time.
+    never `datetime.now()`, so tests and the control plane can move time. The few things that must be
+    real time whatever the sandbox's time (webhook signature timestamps, which receivers compare with
+    their own clock) ask `wall()`: the injected source, so tests control it too.
     """
 
     def __init__(self, source: Callable[[], datetime] | None = None) -> None:
@@ -52,6 +54,10 @@ class Clock:
 
     def now_iso(self) -> str:
         return utc_iso(self.now())
+
+    def wall(self) -> datetime:
+        """Real time (the injected source), untouched by freeze and advance."""
+        return self._source()
 
     def timestamp(self) -> float:
         return self.now().timestamp()

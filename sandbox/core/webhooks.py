@@ -208,7 +208,9 @@ async def attempt_delivery(
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "lead-sandbox-webhooks/1",
-        **style.sign(endpoint["secret"], body, int(moment.timestamp()), delivery["event_type"], delivery["id"]),
+        # Signed with wall time, as Stripe does under test clocks: receivers check `t` against their own clock
+        # (Hadar: "reject any request whose timestamp is more than five minutes old"); payloads keep sandbox time.
+        **style.sign(endpoint["secret"], body, int(clock.wall().timestamp()), delivery["event_type"], delivery["id"]),
     }
     started = time.perf_counter()
     try:

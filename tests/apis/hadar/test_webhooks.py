@@ -24,8 +24,9 @@ from conftest import MARINA_ADMIN, bearer, wait_for
 from sandbox.contracts.sandbox_server import free_port, running_sandbox
 from vendor_pages import NODE
 
+from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
-from sandbox.core.clock import parse_iso
+from sandbox.core.clock import Clock, parse_iso
 
 #: Stripe's webhook module: its `time` is swapped to pin "now" for the tolerance check
 stripe_webhook = importlib.import_module("stripe._webhook")
@@ -305,20 +306,41 @@ def test_deleted_endpoint_gets_no_more_deliveries(client, control, make_receiver
 
 
 # --- replay window --------------------------------------------------------------------------------------------
-def test_signature_t_is_sandbox_time__accepted_now_rejected_301s_later(client, control, receiver):
-    future = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-    sandbox_now = freeze(control, future)
-    endpoint = register(client, receiver.url)
-    create_lead(client)
-    (request,) = receiver.wait(1)
-    header = request.headers["x-hadar-signature"]
-    t = int(header.split(",")[0].removeprefix("t="))
-    assert t == int(sandbox_now.timestamp())  # the sandbox clock's time, not the wall clock's
+def test_signature_t_is_wall_time__payload_keeps_sandbox_time(make_receiver):
+    """Like Stripe under test clocks: `t=` is real time (a receiver compares it with its own clock and the
+    page's five-minute rule), while the payload's timestamps are the sandbox's."""
+    wall = [datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)]
+    config = Config(db="memory", plans={"*": 10**9}, validate_responses=True)
+    app = create_app(config, clock=Clock(source=lambda: wall[0]))
+    receiver = make_receiver()
+    try:
+        with (
+            running_sandbox(config, app=app) as origin,
+            httpx.Client(base_url=origin + "/hadar/v1", headers=bearer(MARINA_ADMIN), timeout=30) as http,
+            httpx.Client(base_url=origin + "/_sandbox", timeout=30) as control,
+        ):
+            sandbox_now = parse_iso(advance(control, 3 * 86400)["now"])  # three days ahead of the wall clock
+            endpoint = register(http, receiver.url)
+            lead = create_lead(http)
+            (request,) = receiver.wait(1)
+            header = request.headers["x-hadar-signature"]
+            assert int(header.split(",")[0].removeprefix("t=")) == int(wall[0].timestamp())
+            assert parse_iso(lead["created_at"]) == sandbox_now
+            assert json.loads(request.body)["data"]["created_at"] == lead["created_at"]
 
-    assert stripe_verify(endpoint["secret"], request.body, header, now=sandbox_now.timestamp())
-    assert stripe_verify(endpoint["secret"], request.body, header, now=sandbox_now.timestamp() + 300)
-    later = parse_iso(advance(control, 301)["now"])
-    assert not stripe_verify(endpoint["secret"], request.body, header, now=later.timestamp())
+            wall_now = wall[0].timestamp()
+            assert stripe_verify(endpoint["secret"], request.body, header, now=wall_now)
+            assert stripe_verify(endpoint["secret"], request.body, header, now=wall_now + 300)
+            assert not stripe_verify(endpoint["secret"], request.body, header, now=wall_now + 301)
+
+            # Later deliveries carry the wall time they are sent at; the sandbox clock does not move `t`.
+            wall[0] += timedelta(seconds=42)
+            advance(control, 3600)
+            create_lead(http, "Second Lead", "+971500000002")
+            _, second = receiver.wait(2)
+            assert second.headers["x-hadar-signature"].startswith(f"t={int(wall[0].timestamp())},")
+    finally:
+        runtime_of(app).store.close()
 
 
 # --- resume after a restart ------------------------------------------------------------------------------------
