@@ -55,11 +55,13 @@ def _same_secret(sent: str, token: str) -> bool:
     return hmac.compare_digest(sent.encode("latin-1", "replace"), token.encode())
 
 
-_HOST_SUFFIXES = (".localtest.me", ".localhost")
+#: the vendor's local development hosts, and its production host form (`acme.hrefcreative.co`), so a
+#: client that points the vendor's hostname at the sandbox (/etc/hosts, a proxy) works unchanged
+_HOST_SUFFIXES = (".localtest.me", ".localhost", ".hrefcreative.co")
 
 
 def _host_tenant(host: str | None) -> str | None:
-    """`acme.localtest.me:4010` -> `acme` (the vendor's local development hosts)."""
+    """`acme.localtest.me:4010` or `acme.hrefcreative.co` -> `acme`."""
     name = (host or "").split(":", 1)[0].lower().rstrip(".")  # a fully qualified name may end with a dot
     for suffix in _HOST_SUFFIXES:
         if name.endswith(suffix):

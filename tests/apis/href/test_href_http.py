@@ -129,6 +129,16 @@ def test_tenant_host_is_case_insensitive_and_port_optional(href: Sandbox) -> Non
     assert href.leads("acme") == ACME_SEEDED + 1
 
 
+def test_tenant_from_the_vendors_production_host(href: Sandbox) -> None:
+    """`Host: acme.hrefcreative.co`: a client pointing the vendor's hostname at the sandbox works."""
+    assert_lead(href.post(INTAKE, EXAMPLE, host="acme.hrefcreative.co"))
+    assert_lead(href.post(INTAKE, EXAMPLE, key=BIGFIRM_KEY, host="BigFirm.HrefCreative.co."), "bigfirm")
+    assert (href.leads("acme"), href.leads("bigfirm")) == (ACME_SEEDED + 1, BIGFIRM_SEEDED + 1)
+    assert_error(href.post(INTAKE, EXAMPLE, host="nosuchfirm.hrefcreative.co"), 404, "tenant_not_found")
+    assert_error(href.post(INTAKE, EXAMPLE, host="hrefcreative.co"), 404, "tenant_not_found")
+    assert href.post(INTAKE, EXAMPLE, key=BIGFIRM_KEY, host="acme.hrefcreative.co").json() == KEY_ERROR
+
+
 def test_tenant_from_path(href: Sandbox) -> None:
     assert_lead(href.post("/href/acme/api/leads/intake", EXAMPLE))
     assert_lead(href.post("/href/bigfirm/api/leads/intake", EXAMPLE, key=BIGFIRM_KEY), "bigfirm")
@@ -319,7 +329,9 @@ def test_solo_layout_serves_api_paths() -> None:
         assert_lead(solo.post("/api/leads/intake", EXAMPLE, host=f"acme.localtest.me:{solo.port}"))
         assert_lead(solo.post("/acme/api/leads/intake", EXAMPLE))
         assert_lead(solo.post("/api/leads/intake", EXAMPLE, key=BIGFIRM_KEY, host="bigfirm.localhost"), "bigfirm")
-        assert solo.leads("acme") == ACME_SEEDED + 2
+        # the vendor's own URL, https://acme.hrefcreative.co/api/leads/intake, with its host sent here
+        assert_lead(solo.post("/api/leads/intake", EXAMPLE, host="acme.hrefcreative.co"))
+        assert solo.leads("acme") == ACME_SEEDED + 3
         assert solo.leads("bigfirm") == BIGFIRM_SEEDED + 1
 
         assert_error(solo.post("/api/leads/intake", EXAMPLE, host="127.0.0.1"), 404, "tenant_not_found")
