@@ -44,6 +44,12 @@ def _check_plan(api: ApiDefinition, plan: str) -> None:
         raise ValidationFailed(f"plan must be one of {', '.join(api.plans)}", field="plan")
 
 
+def new_key_plan(api: ApiDefinition, tenant_plan: str) -> str:
+    """The plan of a key minted without one: the vendor's default tier where it documents one
+    (Hadar CRM: Standard), else the tenant's plan."""
+    return api.default_plan or tenant_plan
+
+
 def mint(runtime: Runtime, api: ApiDefinition, tenant: str, role: str, plan: str, label: str) -> dict[str, Any]:
     """A new key (real randomness), stored as SHA-256; the value is in this result only."""
     if api.auth is None:
@@ -70,7 +76,7 @@ def provision(
         raise Conflict(f"Tenant {slug!r} already exists in {api.name}", field="slug")
     fixture = load_fixture(api.name)
     template = fixture["tenants"][0]
-    plan = plan or template["plan"]
+    plan = plan or api.default_plan or template["plan"]
     _check_plan(api, plan)
     tenant = {
         **{k: v for k, v in template.items() if k not in {"slug", "name", "plan", "keys", "created_at"}},

@@ -59,6 +59,8 @@ class ApiDefinition:
     #: (Hadar: "a Redis outage will not let traffic through unmetered"); False serves requests
     #: unmetered, without rate-limit headers.
     rate_limits_fail_closed: bool = False
+    #: plan of a new key or tenant when none is named (None: the tenant's plan, or the fixture's)
+    default_plan: str | None = None
     idempotency: bool = False
     seed: Callable[[SeedContext], None] | None = None
     #: Swagger UI path relative to the API's first mount's parent (e.g. /hadar + /developers/api-docs)

@@ -112,7 +112,7 @@ async def mint_key(body: dict[str, Any]) -> Response:
     _tenant(api.name, body["tenant"])
     tenant = runtime.store.get_tenant(api.name, body["tenant"])
     assert tenant is not None
-    plan = body.get("plan") or tenant.plan
+    plan = body.get("plan") or tenants.new_key_plan(api, tenant.plan)
     return _ok(tenants.mint(runtime, api, tenant.slug, body.get("role", "admin"), plan, body.get("label", "")), 201)
 
 

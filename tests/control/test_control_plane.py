@@ -138,6 +138,24 @@ def test_create_tenant__duplicate_slug_is_409(control):
     neutral_error(control.post("/tenants", json={**body, "slug": MARINA}), 409, "conflict")
 
 
+def test_hadar_crm__new_keys_and_tenants_default_to_the_standard_tier(server, control):
+    """The CRM page: "Standard 60 — Default tier for all API keys", even on a Professional tenant."""
+    minted = control.post("/keys", json={"api": "hadar-crm", "tenant": "al-noor-realty"})
+    assert minted.status_code == 201, minted.text
+    assert minted.json()["data"]["plan"] == "standard"
+    with httpx.Client(base_url=server + "/hadar-crm/api/v1", headers={"X-API-Key": minted.json()["data"]["key"]},
+                      timeout=30, trust_env=False) as crm:
+        assert crm.get("/leads").status_code == 200
+    chosen = control.post("/keys", json={"api": "hadar-crm", "tenant": "al-noor-realty", "plan": "professional"})
+    assert chosen.json()["data"]["plan"] == "professional"
+    created = control.post("/tenants", json={"api": "hadar-crm", "slug": "dune-realty", "name": "Dune Realty"})
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["tenant"]["plan"] == "standard"
+    assert created.json()["data"]["key"]["plan"] == "standard"
+    # Hadar names no default tier: a new key takes the workspace's plan.
+    assert control.post("/keys", json={"api": "hadar", "tenant": MARINA}).json()["data"]["plan"] == "growth"
+
+
 def test_minted_read_only_key_reads_but_cannot_write(server, control):
     response = control.post("/keys", json={"api": "hadar", "tenant": MARINA, "role": "read_only"})
     assert response.status_code == 201, response.text

@@ -26,6 +26,8 @@ API = ApiDefinition(
     render_error=render,
     plans={"standard": 60, "professional": 300, "enterprise": 1000},
     anonymous_plan="standard",
+    # "Standard — 60 — Default tier for all API keys" (vendor page, Rate Limiting)
+    default_plan="standard",
     seed=lazy("sandbox.fixtures.hadar_crm:seed"),
     webhooks=STYLE,
     jobs={"hadar-crm.appointment.complete": lazy("sandbox.apis.hadar_crm.models:complete_job")},
