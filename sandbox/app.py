@@ -33,7 +33,7 @@ from sandbox.http.middleware import EdgeMiddleware, GateMiddleware, IdempotencyM
 from sandbox.http.write_unit import transactional
 from sandbox.inspector import catalog
 from sandbox.inspector.web import InspectorMiddleware
-from sandbox.runtime import Runtime, mount_for
+from sandbox.runtime import Mount, Runtime, mount_for
 from sandbox.seeding import ensure_seeded
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -100,6 +100,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
             runtime.mounts.append(mount_for(base, api, spec))
             if api.tenant_from_host:
                 runtime.add_tenant_path(base)
+        for base in api.unserved_bases(config.solo):
+            assert api.unserved is not None
+            runtime.mounts.append(Mount(base, api, unserved=api.unserved[2]))
     runtime.catalog = catalog.build(config, apis)
     docs_pages = catalog.docs_pages(runtime.catalog, loaded)
     runtime.mounts.sort(key=lambda mount: len(mount.prefix), reverse=True)

@@ -32,6 +32,8 @@ class Mount:
     routes: tuple[tuple[re.Pattern[str], str], ...] = ()
     #: operationIds that need a key (spec `security`, operation-level overrides applied)
     secured: frozenset[str] = frozenset()
+    #: a prefix the vendor does not serve to integrations: why (every request is a 404 in the API's shape)
+    unserved: str | None = None
 
     def allow(self, path: str) -> str | None:
         relative = path[len(self.prefix) :] or "/"

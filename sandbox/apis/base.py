@@ -78,6 +78,9 @@ class ApiDefinition:
     tenant_from_host: bool = False
     #: the control plane: guarded by the admin token instead of tenant keys
     admin_only: bool = False
+    #: prefixes the vendor has but does not serve to integrations (multi-API, solo) and why: every request
+    #: under one answers 404 in this API's own error shape with that reason (Hadar's dashboard-only /api/*)
+    unserved: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
 
     def bases(self, solo: bool) -> tuple[str, ...]:
         return self.solo_mounts if solo else self.mounts
@@ -94,3 +97,8 @@ class ApiDefinition:
             return base
         parent, _, last = base.rpartition("/")
         return f"{parent}/{tenant}/{last}"
+
+    def unserved_bases(self, solo: bool) -> tuple[str, ...]:
+        if self.unserved is None:
+            return ()
+        return self.unserved[1] if solo else self.unserved[0]

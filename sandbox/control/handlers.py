@@ -56,7 +56,7 @@ async def list_apis() -> Response:
             {
                 "name": api.name,
                 "title": api.title,
-                "base_paths": [m.prefix for m in runtime.mounts if m.api is api],
+                "base_paths": [m.prefix for m in runtime.mounts if m.api is api and m.unserved is None],
                 "events": sorted(api.triggers),
             }
             for api in runtime.apis.values()

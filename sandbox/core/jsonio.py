@@ -32,6 +32,18 @@ def loads(data: bytes | str) -> Any:
     return orjson.loads(data)
 
 
+def js_numbers(value: Any) -> Any:
+    """Numbers as a JavaScript service keeps them: JSON.parse/JSON.stringify turn 2.0 into 2, so
+    integral floats become ints (everything else is unchanged)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: js_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [js_numbers(v) for v in value]
+    return value
+
+
 def dumps_document(value: Any) -> str:
     """A stored document: orjson's text, or, for what orjson refuses, the exact standard-library text
     marked by a leading space (still valid JSON, also for SQLite's json_extract) so that

@@ -207,6 +207,8 @@ class GateMiddleware:
             await self.app(scope, receive, send)
             return
         api = mount.api
+        if mount.unserved is not None:
+            raise E.NotFound(mount.unserved)
         routing = scope.get("extensions", {}).get("connexion_routing", {})
         operation_id = routing.get("operation_id")
         principal: Principal | None = None

@@ -36,4 +36,10 @@ API = ApiDefinition(
     webhooks=STYLE,
     jobs={"hadar.whatsapp.status": lazy("sandbox.apis.hadar.whatsapp:advance_status")},
     triggers=TRIGGERS,
+    # "The unversioned alias /api/* exists for the dashboard only — do not rely on it from integrations."
+    unserved=(
+        ("/hadar/api",),
+        ("/api",),
+        "The unversioned /api/* alias serves Hadar's dashboard only; integrations call /v1/* or /api/v1/*",
+    ),
 )

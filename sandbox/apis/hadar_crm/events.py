@@ -17,19 +17,8 @@ def envelope(event_type: str, event_id: str, created_at: str, data: dict[str, An
     return {"event": event_type, "timestamp": created_at[:19] + "Z", "data": data}
 
 
-def _js_numbers(value: Any) -> Any:
-    """JSON.stringify prints 2.0 as 2: make integral floats ints so the bytes match."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _js_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_js_numbers(v) for v in value]
-    return value
-
-
 def encode(body: dict[str, Any]) -> bytes:
-    return jsonio.dumps(_js_numbers(body))
+    return jsonio.dumps(jsonio.js_numbers(body))
 
 
 def sign(secret: str, body: bytes, timestamp: int, event_type: str, delivery_id: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sandbox.apis.hadar_crm import errors
 from sandbox.apis.hadar_crm.events import crm_id
+from sandbox.core import jsonio
 from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.pagination import PageMeta
 from sandbox.core.store import Condition, Job
@@ -37,6 +38,7 @@ def _ts(moment: Any) -> str:
 
 # --- leads ----------------------------------------------------------------------------------------
 def create_lead(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
+    body = jsonio.js_numbers(body)  # the vendor (Node) echoes 500000.0 as 500000, like its webhooks
     moment, now = ws.now()
     lead = {
         "id": crm_id("lead", ws.ids.ulid(moment)),
@@ -101,6 +103,7 @@ def with_search_text(lead: dict[str, Any]) -> dict[str, Any]:
 
 # --- properties ----------------------------------------------------------------------------------
 def create_property(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
+    body = jsonio.js_numbers(body)  # the vendor (Node) echoes 500000.0 as 500000, like its webhooks
     moment, now = ws.now()
     listing_ = {
         "id": crm_id("prop", ws.ids.ulid(moment)),
@@ -149,6 +152,7 @@ def list_properties(
 
 # --- appointments --------------------------------------------------------------------------------
 def schedule_appointment(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
+    body = jsonio.js_numbers(body)  # the vendor (Node) echoes 500000.0 as 500000, like its webhooks
     lead = ws.collection("leads").get(body["lead_id"])
     if lead is None:
         raise errors.LeadNotFound(field="lead_id")

@@ -14,8 +14,12 @@ if TYPE_CHECKING:
 
 
 def _rescore(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
+    """The page's example of `lead.updated`: a recalculated score. The intent part moves (up to its
+    maximum, or down to zero when it is there already), so the event always carries a changed lead."""
     lead = newest(ws, "leads", "This buyer has no lead to update")
-    breakdown = {**lead["score_breakdown"], "intent_score": models.BREAKDOWN_MAX["intent_score"]}
+    top = models.BREAKDOWN_MAX["intent_score"]
+    intent = 0 if lead["score_breakdown"].get("intent_score", 0) >= top else top
+    breakdown = {**lead["score_breakdown"], "intent_score": intent}
     lead = models.scored({**lead, "score_breakdown": breakdown})
     ws.collection("leads").replace(lead["id"], lead)
     ws.emit("lead.updated", models.payload(lead))

@@ -382,9 +382,28 @@ def test_solo_mount__v1_and_api_v1_without_prefix():
         a = httpx.get(origin + "/v1/leads", params={"limit": 3}, headers=bearer(MARINA_ADMIN))
         b = httpx.get(origin + "/api/v1/leads", params={"limit": 3}, headers=bearer(MARINA_ADMIN))
         prefixed = httpx.get(origin + "/hadar/v1/leads", headers=bearer(MARINA_ADMIN))
+        unversioned = httpx.get(origin + "/api/leads", headers=bearer(MARINA_ADMIN))
     assert a.status_code == b.status_code == 200
     assert a.json()["data"]["items"] == b.json()["data"]["items"]
     assert prefixed.status_code == 404
+    assert_dashboard_only(unversioned)
+
+
+def assert_dashboard_only(response: httpx.Response) -> None:
+    assert response.status_code == 404, response.text
+    body = response.json()
+    assert set(body) == {"data", "error"} and body["data"] is None
+    assert body["error"]["code"] == "not_found"
+    assert "dashboard only" in body["error"]["message"]
+    assert body["error"]["trace_id"] == response.headers["x-trace-id"]
+    assert "x-ratelimit-limit" in response.headers
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/hadar/api/leads"), ("POST", "/hadar/api/leads"),
+                                             ("GET", "/hadar/api"), ("DELETE", "/hadar/api/webhooks/x")])
+def test_unversioned_api_alias_is_a_404_in_the_envelope(server, method, path):
+    """The page: "The unversioned alias /api/* exists for the dashboard only — do not rely on it"."""
+    assert_dashboard_only(httpx.request(method, server + path, headers=bearer(MARINA_ADMIN), json={}))
 
 
 def test_openapi_json__is_3_1(server):

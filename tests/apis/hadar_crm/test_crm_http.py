@@ -377,3 +377,26 @@ def test_list_webhooks_shows_the_subscription_without_its_secret(
     assert endpoint["secret"] not in response.text
     with api(server, SKYLINE) as other:
         assert other.get("/webhooks").json()["data"] == []  # another tenant's subscriptions are not listed
+
+
+def test_whole_floats_are_echoed_as_integers_like_the_webhook(
+    writer: httpx.Client, control: httpx.Client, recorder: Recorder
+) -> None:
+    """A client's `500000.0` comes back as `500000` in the response, the stored lead and the webhook alike
+    (the vendor is a Node service: JSON.parse/stringify keep no `.0`)."""
+    register_endpoint(control, recorder.url, ["lead.created", "property.created"])
+    raw_body = b'{"full_name": "Float Budget", "email": "float@example.com", "budget_min_aed": 500000.0, ' \
+               b'"budget_max_aed": 2000000.0}'
+    response = writer.post("/leads", content=raw_body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 201, response.text
+    assert b'"budget_min_aed":500000,' in response.content and b'"budget_max_aed":2000000,' in response.content
+    lead = response.json()["data"]
+    assert b'"budget_min_aed":500000,' in writer.get(f"/leads/{lead['id']}").content
+    _, raw = recorder.wait_event("lead.created", lambda p: p["data"]["id"] == lead["id"])
+    assert b'"budget_min_aed":500000,' in raw
+
+    listing = writer.post("/properties", content=b'{"title": "Marina 2BR", "type": "apartment", '
+                          b'"listing_type": "sale", "community": "Dubai Marina", "bedrooms": 2.0, '
+                          b'"price_aed": 1850000.0}', headers={"Content-Type": "application/json"})
+    assert listing.status_code == 201, listing.text
+    assert b'"price_aed":1850000,' in listing.content and b'"bedrooms":2,' in listing.content

@@ -364,3 +364,39 @@ def test_documented_on_demand_delivery_works(server: str, control: httpx.Client)
     assert response.status_code == 201, response.text
     after = httpx.get(f"{server}/leaditio/api/v1/account/stats", headers={"Authorization": "Bearer ldt_test_sunvolt_pro_9f31c0a7"}).json()
     assert after["leads_received"] == before["leads_received"] + 1
+
+
+def test_triggered_lead_updated_carries_a_recalculated_score(server: str, control: httpx.Client,
+                                                            recorder: Recorder) -> None:
+    """The page's `lead.updated` example is "score recalculated": the event's lead differs from before."""
+    secret = "wh_secret_sunvolt_test_0003"
+    with api(server) as client:
+        response = client.post("/leads/webhook", json={"url": recorder.url, "secret": secret,
+                                                       "events": ["lead.updated"]})
+        assert response.status_code == 201, response.text
+        newest = client.get("/leads", params={"limit": 1}).json()["leads"][0]
+        before = client.get(f"/leads/{newest['id']}").json()
+        scores = [before["score"]]
+        for count in (1, 2):  # twice: the intent part goes to its maximum, then back to zero (or the reverse)
+            triggered = control.post("/events", json={"api": "leaditio", "tenant": "sunvolt-solar",
+                                                      "type": "lead.updated"})
+            assert triggered.status_code == 201, triggered.text
+            headers, raw = recorder.wait(count)[-1]
+            assert headers["x-leaditio-signature"] == signature(secret, raw)
+            payload = json.loads(raw)
+            assert payload["event"] == "lead.updated" and payload["lead"]["id"] == before["id"]
+            after = client.get(f"/leads/{before['id']}").json()
+            assert payload["lead"]["score"] == after["score"] != scores[-1]
+            assert payload["lead"]["score_tier"] == after["score_tier"]
+            assert after["score"] == sum(after["score_breakdown"].values())
+            scores.append(after["score"])
+
+
+@pytest.mark.parametrize(("key", "limit"), [(SUNVOLT, "60"), (CAPECOVER, "300")], ids=["pro", "enterprise"])
+def test_rate_limit_follows_the_plan(key: str, limit: str) -> None:
+    """"Keys … inherit your plan's … rate limits": pro 60 (the page's header example), enterprise 300."""
+    with running_sandbox(Config(db="memory")) as origin, api(origin, key) as client:
+        response = client.get("/account/stats")
+        assert response.status_code == 200, response.text
+        assert response.headers["x-ratelimit-limit"] == limit
+        assert int(response.headers["x-ratelimit-remaining"]) == int(limit) - 1
