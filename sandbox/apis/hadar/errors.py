@@ -65,6 +65,13 @@ class MessageNotFound(E.NotFound):
     default_message = "No WhatsApp message with this id in this workspace"
 
 
+class LeadHasNoPhone(E.ValidationFailed):
+    """WhatsApp needs a number. The page's catalogue has no code of its own for this; `validation_error`
+    ("Field-level issue; see field for the path") names the `lead_id` that cannot be messaged."""
+
+    default_message = "message.lead_id names a lead without a phone number: WhatsApp needs one"
+
+
 class OutsideWindow(E.Unprocessable):
     code = "outside_24h_window"
     default_message = "Free-form WhatsApp text is only allowed within 24 hours of the lead's last message"

@@ -53,6 +53,8 @@ def send(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
     lead = ws.collection("leads").get(body["lead_id"])
     if lead is None:
         raise errors.LeadNotFound(field="message.lead_id")
+    if not lead.get("phone"):
+        raise errors.LeadHasNoPhone(field="message.lead_id")
     if ws.collection("opt_outs").get(lead["id"]) is not None:
         raise errors.DoNotContact("The lead has opted out of WhatsApp messages")
     moment, now = ws.now()

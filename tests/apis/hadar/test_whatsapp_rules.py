@@ -5,7 +5,9 @@ statuses that move on with the sandbox clock."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -176,3 +178,31 @@ def test_inbound_emits_whatsapp_message_received_with_window_closes_at(client, c
     assert data["text"] == "مرحبا، هل الشقة متاحة؟"
     assert parse_iso(data["window_closes_at"]) - parse_iso(data["created_at"]) == timedelta(hours=24)
     assert data["window_closes_at"] == message["window_closes_at"]
+
+
+# --- leads WhatsApp cannot reach -----------------------------------------------------------------------------
+def test_lead_without_phone_is_400_validation_error_on_lead_id_and_nothing_is_recorded(client, control):
+    created = client.post("/leads", json={"name": "Email Only", "email": "email.only@example.com"})
+    assert created.status_code == 201, created.text
+    no_phone = created.json()["data"]
+    for message in (VIEWING, {"text": "Hello"}):
+        error = error_of(send(client, no_phone, **message), 400, "validation_error")
+        assert error["field"] == "message.lead_id"
+        assert "phone" in error["message"]
+    outbox = control.get("/outbox", params={"api": "hadar", "tenant": MARINA, "channel": "whatsapp"}).json()["data"]
+    assert all(entry["lead_id"] != no_phone["id"] for entry in outbox)
+    assert all(entry["to"] for entry in outbox)
+
+
+def test_readme_whatsapp_example_lead_has_a_phone_and_the_send_is_201(client, control):
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index("/hadar/v1/whatsapp/messages"):]
+    lead_id = re.search(r'"lead_id": "(lead_[0-9A-Z]{26})"', block)[1]
+    lead = client.get(f"/leads/{lead_id}")
+    assert lead.status_code == 200, lead.text
+    assert lead.json()["data"]["phone"]
+    response = client.post("/whatsapp/messages", json={"lead_id": lead_id, **VIEWING})
+    assert response.status_code == 201, response.text
+    outbox = control.get("/outbox", params={"api": "hadar", "tenant": MARINA, "channel": "whatsapp"}).json()["data"]
+    (entry,) = [e for e in outbox if e["id"] == response.json()["data"]["id"]]
+    assert entry["to"] == lead.json()["data"]["phone"]
