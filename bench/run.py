@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PRISM = ROOT / "bench" / ".cache" / "node_modules" / ".bin" / "prism"
 SPEC = ROOT / "openapi" / "hadar.yaml"
 KEY = "hdr_test_marina_enterprise_admin_e07b3d58"
-LEAD = "lead_01KRJV45S57BN5D4ZZ7BAZ2E1Y"  # a seeded lead (seed 42), also the spec's example id
+LEAD = "lead_01KRH25A3SV10FE43RKWT01BD9"  # a seeded lead (seed 42), also the spec's example id
 CORES = psutil.cpu_count() or 1
 TARGET_RATIO, TARGET_CPU = 2.0, 0.5  # issue 18: >= 2x Prism's req/s, <= 0.5x its CPU ms per request
 

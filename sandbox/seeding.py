@@ -1,8 +1,13 @@
 """Deterministic seeding: tenants, hashed keys and Faker records from `fixtures/`.
 
-The same `--seed` gives byte-identical tenants and records: every tenant gets a Faker and a
-random stream seeded from (seed, api, tenant), and record times come from the fixture's anchor date,
-never from the wall clock."""
+The seeded world is anchored on the sandbox's now at seeding time (its clock, injected; floored to the
+hour), so it has a past and a future: recent leads, upcoming bookings and appointments, this month's
+deliveries. The same `--seed` and the same anchor give byte-identical tenants and records: every tenant
+gets a Faker and random streams seeded from (seed, api, tenant), never from the wall clock.
+
+Record ids do not depend on the anchor: each is a ULID on the fixture's own timeline (`anchor` in
+`fixtures/<api>.yaml`) from its own random stream per kind, so the ids the specs and the README show stay
+valid whenever a sandbox is seeded."""
 
 from __future__ import annotations
 
@@ -10,15 +15,16 @@ import functools
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from sandbox.core import owner
-from sandbox.core.clock import parse_iso, utc_iso
+from sandbox.core.clock import Clock, parse_iso, utc_iso
+from sandbox.core.ids import ulid_at
 from sandbox.core.keys import hash_key, last4
 from sandbox.core.store import KeyRecord, Store, TenantRecord
 
@@ -38,7 +44,13 @@ class SeedContext:
     tenant: dict[str, Any]
     faker: Faker
     rng: random.Random
+    #: the seeded world's now: record times are spread before it (and upcoming events after it)
     anchor: datetime
+    #: the fixture's own timeline, on which record ids are made (None: the anchor)
+    fixture_anchor: datetime | None = None
+    #: seeds the named random streams (times and ids per kind)
+    key: str = ""
+    _streams: dict[str, random.Random] = field(default_factory=dict, repr=False)
 
     @property
     def slug(self) -> str:
@@ -47,23 +59,53 @@ class SeedContext:
     def insert(self, kind: str, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
         self.store.insert_records(self.api, self.slug, kind, rows)
 
+    def stream(self, name: str) -> random.Random:
+        """A random stream of its own: what one kind of record draws from it does not move another's."""
+        found = self._streams.get(name)
+        if found is None:
+            found = self._streams[name] = random.Random(f"{self.key}:{name}")
+        return found
+
+    @property
+    def shift(self) -> timedelta:
+        return self.anchor - (self.fixture_anchor or self.anchor)
+
+    def ulid(self, kind: str, moment: datetime) -> str:
+        """A ULID for a record made at `moment` (anchor time), placed on the fixture's timeline."""
+        return ulid_at(moment - self.shift, self.stream(f"ids:{kind}"))
+
+    def record_id(self, prefix: str, moment: datetime) -> str:
+        return f"{prefix}_{self.ulid(prefix, moment)}"
+
+
+def seeding_anchor(now: datetime) -> datetime:
+    """The seeded world's now: the sandbox's now floored to the hour, so processes seeding a few
+    seconds apart (`serve` and its seeding child, two workers) build the same world."""
+    return now.replace(minute=0, second=0, microsecond=0)
+
 
 def load_fixture(api: str) -> dict[str, Any]:
     text = resources.files("sandbox.fixtures").joinpath(f"{api}.yaml").read_text(encoding="utf-8")
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when built with it
 
 
-def seed_api(store: Store, api_def: Any, seed: int, only_tenant: str | None = None) -> None:
+def seed_api(store: Store, api_def: Any, seed: int, only_tenant: str | None = None, *, now: datetime) -> None:
     fixture = load_fixture(api_def.name)
-    anchor = parse_iso(fixture["anchor"])
     for tenant in fixture["tenants"]:
         if only_tenant is not None and tenant["slug"] != only_tenant:
             continue
-        seed_tenant(store, api_def, seed, tenant, anchor, fixture.get("locales", ["en_US"]))
+        seed_tenant(store, api_def, seed, tenant, seeding_anchor(now), fixture.get("locales", ["en_US"]),
+                    parse_iso(fixture["anchor"]))
 
 
 def seed_tenant(
-    store: Store, api_def: Any, seed: int, tenant: dict[str, Any], anchor: datetime, locales: list[str]
+    store: Store,
+    api_def: Any,
+    seed: int,
+    tenant: dict[str, Any],
+    anchor: datetime,
+    locales: list[str],
+    fixture_anchor: datetime | None = None,
 ) -> None:
     api = api_def.name
     created = fixture_time(tenant.get("created_at"), anchor)
@@ -91,9 +133,10 @@ def seed_tenant(
             )
         )
     if api_def.seed is not None:
-        faker = seeded_faker(locales, f"{seed}:{api}:{tenant['slug']}")
-        rng = random.Random(f"{seed}:{api}:{tenant['slug']}")
-        api_def.seed(SeedContext(store, api, tenant, faker, rng, anchor))
+        context_key = f"{seed}:{api}:{tenant['slug']}"
+        faker = seeded_faker(locales, context_key)
+        rng = random.Random(context_key)
+        api_def.seed(SeedContext(store, api, tenant, faker, rng, anchor, fixture_anchor, context_key))
 
 
 def seeded_faker(locales: Sequence[str], seed: str) -> Faker:
@@ -110,7 +153,7 @@ def later_context(runtime: Runtime, ws: Workspace, prefix: str) -> SeedContext:
     now = ws.clock.now()
     seed = ws.ids.new(prefix, now)
     faker = seeded_faker(load_fixture(ws.api).get("locales", ["en_US"]), seed)
-    return SeedContext(runtime.store, ws.api, {"slug": ws.tenant}, faker, random.Random(seed), now)
+    return SeedContext(runtime.store, ws.api, {"slug": ws.tenant}, faker, random.Random(seed), now, key=seed)
 
 
 @functools.cache
@@ -132,13 +175,17 @@ def fixture_time(value: Any, anchor: datetime) -> str:
 
 def ensure_seeded(runtime: Any, wait_seconds: float = 60.0) -> None:
     """Seed every API whose data is not in the store yet (first start on a new database)."""
-    seed_missing(runtime.store, runtime.apis, runtime.config.seed, wait_seconds)
+    seed_missing(runtime.store, runtime.apis, runtime.config.seed, wait_seconds, clock=runtime.clock)
 
 
-def seed_missing(store: Store, apis: dict[str, Any], seed: int, wait_seconds: float = 60.0) -> None:
+def seed_missing(
+    store: Store, apis: dict[str, Any], seed: int, wait_seconds: float = 60.0, *, clock: Clock | None = None
+) -> None:
     """The marker row is claimed first, so two processes starting on one new file (`serve` and `keys`,
     or `serve` and its seeding child) seed once; the others wait for the claim to finish. A claim whose
-    owner has died (killed mid-seeding) is taken over at once, by exactly one of the waiting processes."""
+    owner has died (killed mid-seeding) is taken over at once, by exactly one of the waiting processes.
+    The world is anchored on `clock`'s now (a new wall clock when none is given)."""
+    now = (clock or Clock()).now()  # one anchor for every API seeded here, even across an hour's turn
     for api in apis.values():
         if api.seed is None:  # the control plane has no data of its own
             continue
@@ -161,8 +208,8 @@ def seed_missing(store: Store, apis: dict[str, Any], seed: int, wait_seconds: fl
             time.sleep(0.01)
         if claim is not None:
             store.wipe(api.name)
-            seed_api(store, api, seed)
-            store.set_meta(marker, {"state": "done", "seed": seed})
+            seed_api(store, api, seed, now=now)
+            store.set_meta(marker, {"state": "done", "seed": seed, "anchor": utc_iso(seeding_anchor(now))})
 
 
 def release_unfinished_claims(store: Store) -> list[str]:
@@ -175,11 +222,15 @@ def release_unfinished_claims(store: Store) -> list[str]:
     return released
 
 
-def reset(store: Store, apis: dict[str, Any], seed: int, api: str | None = None, tenant: str | None = None) -> None:
-    """Back to the seeded state: everything, one API, or one tenant of one API."""
+def reset(
+    store: Store, apis: dict[str, Any], seed: int, api: str | None = None, tenant: str | None = None,
+    *, now: datetime,
+) -> None:
+    """Back to the seeded state (anchored on `now`, the sandbox's now): everything, one API, or one
+    tenant of one API."""
     for name, api_def in apis.items():
         if api is not None and name != api:
             continue
         store.wipe(name, tenant)
-        seed_api(store, api_def, seed, only_tenant=tenant)
-        store.set_meta(f"seeded:{name}", {"state": "done", "seed": seed})
+        seed_api(store, api_def, seed, only_tenant=tenant, now=now)
+        store.set_meta(f"seeded:{name}", {"state": "done", "seed": seed, "anchor": utc_iso(seeding_anchor(now))})

@@ -11,7 +11,7 @@ from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.errors import Conflict, NotFound, ValidationFailed
 from sandbox.core.keys import hash_key, last4, mint_key
 from sandbox.core.store import KeyRecord
-from sandbox.seeding import load_fixture, seed_tenant
+from sandbox.seeding import load_fixture, seed_tenant, seeding_anchor
 
 if TYPE_CHECKING:
     from sandbox.apis.base import ApiDefinition
@@ -86,7 +86,8 @@ def provision(
         "created_at": runtime.clock.now_iso(),
     }
     seed_tenant(
-        runtime.store, api, runtime.config.seed, tenant, parse_iso(fixture["anchor"]), fixture.get("locales", ["en_US"])
+        runtime.store, api, runtime.config.seed, tenant, seeding_anchor(runtime.clock.now()),
+        fixture.get("locales", ["en_US"]), parse_iso(fixture["anchor"]),
     )
     expires_at = None
     if ttl_seconds is not None:

@@ -134,6 +134,7 @@ def keys(db: str, seed: int, apis: tuple[str, ...], as_json: bool, host: str, po
 def reset(db: str, seed: int, api: str | None, tenant: str | None) -> None:
     """Back to the seeded state: records, keys, idempotency entries, jobs, outbox and deliveries."""
     from sandbox.apis import registry
+    from sandbox.core.clock import Clock
     from sandbox.core.store import Store
     from sandbox.seeding import reset as reset_store
 
@@ -144,7 +145,8 @@ def reset(db: str, seed: int, api: str | None, tenant: str | None) -> None:
         raise CliError("--tenant needs --api")
     store = Store(existing_database(db, "reset"))
     try:
-        reset_store(store, apis, seed, api=api, tenant=tenant)
+        # no server here: the world is re-anchored on wall time (a running sandbox's reset uses its clock)
+        reset_store(store, apis, seed, api=api, tenant=tenant, now=Clock().now())
     finally:
         store.close()
     scope = api or "all APIs"

@@ -19,11 +19,12 @@ from sandbox.app import create_app, runtime_of
 from sandbox.cli.server import join_background_seed
 from sandbox.config import Config
 from sandbox.core import owner
+from sandbox.core.clock import Clock, parse_iso
 from sandbox.core.store import Store
 from sandbox.seeding import release_unfinished_claims, seed_missing
 
 ADMIN = "hdr_test_marina_growth_admin_4f9c2a7b"
-EXAMPLE_LEAD = "lead_01KRJV45S57BN5D4ZZ7BAZ2E1Y"  # the spec's example id: a record seeded at seed 42
+EXAMPLE_LEAD = "lead_01KRH25A3SV10FE43RKWT01BD9"  # the spec's example id: a record seeded at seed 42
 
 
 def _fingerprint(db: Path) -> str:
@@ -57,7 +58,11 @@ def test_serve_on_a_new_file_seeds_exactly_what_create_app_seeds(tmp_path: Path)
         _, errors = process.communicate(timeout=20)
     assert "background seeding failed" not in errors
 
-    app = create_app(Config(db=str(reference)))
+    # The same world for the same seed and anchor: the reference is seeded at the served file's anchor.
+    anchors = {Store(str(served)).get_meta(f"seeded:{api}")["anchor"] for api in ("hadar", "href", "askad")}
+    assert len(anchors) == 1
+    anchor = parse_iso(anchors.pop())
+    app = create_app(Config(db=str(reference)), clock=Clock(source=lambda: anchor))
     runtime_of(app).store.close()
     assert _fingerprint(served) == _fingerprint(reference)
 

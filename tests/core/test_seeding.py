@@ -3,12 +3,18 @@ from __future__ import annotations
 import jsonschema_rs
 import orjson
 
+from datetime import UTC, datetime
+
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
+from sandbox.core.clock import Clock
+
+#: seeding is deterministic for a seed and an anchor (the sandbox's now): the clock is frozen here
+NOW = datetime(2027, 1, 15, 10, 30, tzinfo=UTC)
 
 
 def _leads(db: str, seed: int) -> bytes:
-    runtime = runtime_of(create_app(Config(db=db, seed=seed)))
+    runtime = runtime_of(create_app(Config(db=db, seed=seed), clock=Clock(source=lambda: NOW)))
     try:
         records = runtime.store.collection("hadar", "marina-homes", "leads").all()
         assert len(records) == 150

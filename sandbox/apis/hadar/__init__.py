@@ -34,7 +34,10 @@ API = ApiDefinition(
     seed=lazy("sandbox.fixtures.hadar:seed"),
     docs_path="/developers/api-docs",
     webhooks=STYLE,
-    jobs={"hadar.whatsapp.status": lazy("sandbox.apis.hadar.whatsapp:advance_status")},
+    jobs={
+        "hadar.whatsapp.status": lazy("sandbox.apis.hadar.whatsapp:advance_status"),
+        "hadar.booking.complete": lazy("sandbox.apis.hadar.models:complete_booking_job"),
+    },
     triggers=TRIGGERS,
     # "The unversioned alias /api/* exists for the dashboard only — do not rely on it from integrations."
     unserved=(

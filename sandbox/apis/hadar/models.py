@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sandbox.apis.hadar import errors
@@ -11,7 +12,7 @@ from sandbox.apis.hadar.events import STYLE
 from sandbox.core import pagination, webhooks
 from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.errors import NotFound, ValidationFailed
-from sandbox.core.store import Condition
+from sandbox.core.store import Condition, Job
 from sandbox.core.workspace import Workspace
 
 API = "hadar"
@@ -295,8 +296,43 @@ def create_booking(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
         "created_at": now,
     }
     ws.collection("bookings").insert(booking["id"], now, booking)
+    schedule_completion(ws.store, ws.api, ws.tenant, booking, ws.ids.new("job", moment), moment)
     ws.emit("booking.created", booking)
     return booking
+
+
+COMPLETE_BOOKING_JOB = "hadar.booking.complete"
+
+
+def booking_end(booking: dict[str, Any]) -> datetime | None:
+    try:
+        return parse_iso(booking["scheduled_at"]) + timedelta(minutes=int(booking.get("duration_minutes") or 0))
+    except (ValueError, OverflowError):  # an instant outside what UTC holds: it never ends
+        return None
+
+
+def schedule_completion(store: Any, api: str, tenant: str, booking: dict[str, Any], job_id: str,
+                        now: datetime) -> None:
+    """A confirmed booking becomes `completed` once its end passes on the sandbox clock."""
+    end = booking_end(booking)
+    if end is not None:
+        store.add_job(Job(job_id, api, tenant, COMPLETE_BOOKING_JOB, utc_iso(max(end, now)),
+                          {"booking_id": booking["id"]}))
+
+
+def complete_booking(ws: Workspace, booking_id: str) -> dict[str, Any] | None:
+    """No webhook: the page lists no booking event for it (`booking.created`, `booking.cancelled` only)."""
+    bookings = ws.collection("bookings")
+    booking = bookings.get(booking_id)
+    if booking is None or booking["status"] != "confirmed":
+        return None
+    booking = {**booking, "status": "completed"}
+    bookings.replace(booking_id, booking)
+    return booking
+
+
+async def complete_booking_job(runtime: Any, job: Job) -> None:
+    complete_booking(runtime.workspace(job.api, job.tenant), job.payload["booking_id"])
 
 
 def get_booking(ws: Workspace, booking_id: str) -> dict[str, Any]:
