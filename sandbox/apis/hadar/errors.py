@@ -65,11 +65,13 @@ class MessageNotFound(E.NotFound):
     default_message = "No WhatsApp message with this id in this workspace"
 
 
-class LeadHasNoPhone(E.ValidationFailed):
-    """WhatsApp needs a number. The page's catalogue has no code of its own for this; `validation_error`
-    ("Field-level issue; see field for the path") names the `lead_id` that cannot be messaged."""
+class LeadHasNoPhone(E.Unprocessable):
+    """WhatsApp needs a number. The page's catalogue has no code of its own for this; of its two WhatsApp
+    rules (422), `do_not_contact` is the one that means "this lead cannot be reached on this channel".
+    Not a 400: the request itself is well-formed, the lead's state refuses it (like the 24-hour window)."""
 
-    default_message = "message.lead_id names a lead without a phone number: WhatsApp needs one"
+    code = "do_not_contact"
+    default_message = "The lead has no phone number, so it cannot be contacted on WhatsApp"
 
 
 class OutsideWindow(E.Unprocessable):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from sandbox.contracts.sandbox_server import running_sandbox
 
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
+from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.keys import hash_key
 
 
@@ -493,20 +495,28 @@ def test_list_leads__status_filter(client):
     assert len(items) == sum(1 for item in everything if item["status"] == "qualified")
 
 
+def _middle_second(client) -> datetime:
+    """A whole second in the middle of the seeded leads' times (they are anchored on the sandbox's now)."""
+    everything = sorted(item["created_at"] for item in walk(client, 100))
+    return parse_iso(everything[len(everything) // 2]).replace(microsecond=0)
+
+
 def test_list_leads__created_after_filter(client):
-    after = "2026-04-01T00:00:00Z"
+    middle = _middle_second(client)
+    after, stored = middle.strftime("%Y-%m-%dT%H:%M:%SZ"), utc_iso(middle)
     items = walk(client, 100, params={"created_after": after})
     everything = walk(client, 100)
     assert items
-    assert all(item["created_at"] > "2026-04-01T00:00:00.000Z" for item in items)
-    assert len(items) == sum(1 for item in everything if item["created_at"] > "2026-04-01T00:00:00.000Z")
+    assert all(item["created_at"] > stored for item in items)
+    assert len(items) == sum(1 for item in everything if item["created_at"] > stored)
     assert len(items) < len(everything)
 
 
 def test_list_leads__created_after_with_offset_is_normalised_to_utc(client):
-    utc = walk(client, 100, params={"created_after": "2026-04-01T00:00:00Z"})
-    dubai = walk(client, 100, params={"created_after": "2026-04-01T04:00:00+04:00"})
-    assert [i["id"] for i in utc] == [i["id"] for i in dubai]
+    middle = _middle_second(client)
+    utc = walk(client, 100, params={"created_after": middle.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    dubai = walk(client, 100, params={"created_after": (middle + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%S+04:00")})
+    assert utc and [i["id"] for i in utc] == [i["id"] for i in dubai]
 
 
 def test_update_lead__recomputes_score(client):

@@ -181,12 +181,12 @@ def test_inbound_emits_whatsapp_message_received_with_window_closes_at(client, c
 
 
 # --- leads WhatsApp cannot reach -----------------------------------------------------------------------------
-def test_lead_without_phone_is_400_validation_error_on_lead_id_and_nothing_is_recorded(client, control):
+def test_lead_without_phone_is_422_do_not_contact_on_lead_id_and_nothing_is_recorded(client, control):
     created = client.post("/leads", json={"name": "Email Only", "email": "email.only@example.com"})
     assert created.status_code == 201, created.text
     no_phone = created.json()["data"]
     for message in (VIEWING, {"text": "Hello"}):
-        error = error_of(send(client, no_phone, **message), 400, "validation_error")
+        error = error_of(send(client, no_phone, **message), 422, "do_not_contact")
         assert error["field"] == "message.lead_id"
         assert "phone" in error["message"]
     outbox = control.get("/outbox", params={"api": "hadar", "tenant": MARINA, "channel": "whatsapp"}).json()["data"]
