@@ -15,7 +15,7 @@ import httpx
 import orjson
 import pytest
 
-from contracts.sandbox_server import running_sandbox
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
 from sandbox.core.clock import Clock, parse_iso, utc_iso

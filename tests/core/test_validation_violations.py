@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from contracts.sandbox_server import running_sandbox
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.config import Config
 from sandbox.core.errors import ValidationFailed, Violation
 from sandbox.spec import Body2020, Params2020, violations
