@@ -76,7 +76,9 @@ async def reset(body: dict[str, Any] | None = None) -> Response:
         if tenant is not None:
             _tenant(api, tenant)
     seeded = {name: d for name, d in runtime.apis.items() if d.seed is not None}
-    reset_state(runtime.store, seeded, runtime.config.seed, api=api, tenant=tenant, now=runtime.clock.now())
+    # the world is re-anchored on the sandbox's now: the tenant's own clock when one tenant is reset
+    now = (runtime.clock_for(api, tenant) if api is not None and tenant is not None else runtime.clock).now()
+    reset_state(runtime.store, seeded, runtime.config.seed, api=api, tenant=tenant, now=now)
     for definition in seeded.values():
         if definition.on_start is not None and api in (None, definition.name):
             definition.on_start(runtime)

@@ -43,7 +43,8 @@ class Clock:
         self._lock = threading.Lock()
 
     def wall(self) -> datetime:
-        """Wall time from the injected source: leases and rate windows, which must not jump with tests."""
+        """Wall time from the injected source, untouched by freeze and advance: leases, rate windows and
+        webhook signature timestamps, which must not jump with tests."""
         return self._source()
 
     def now(self) -> datetime:
@@ -54,10 +55,6 @@ class Clock:
 
     def now_iso(self) -> str:
         return utc_iso(self.now())
-
-    def wall(self) -> datetime:
-        """Real time (the injected source), untouched by freeze and advance."""
-        return self._source()
 
     def timestamp(self) -> float:
         return self.now().timestamp()
