@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 4010
 
-.PHONY: serve test contract bench drift docs-check keys reset lint typecheck clean constraints
+.PHONY: serve test contract bench soak drift docs-check keys reset lint typecheck clean constraints
 
 # First run: says what it installs (about a minute) instead of staying silent; pins come from constraints.txt.
 $(STAMP): pyproject.toml setup.py constraints.txt
@@ -44,6 +44,10 @@ bench: $(STAMP)  ## the sandbox vs Prism (wrk), seeding, cursor pages at 1M, con
 	bash bench/setup.sh
 	@$(BYTECODE)
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+soak: $(STAMP)  ## mixed load on all five APIs for SOAK_SECONDS (default 300): req/s, p99, RSS, db size per minute
+	@$(BYTECODE)
+	$(PY) bench/soak.py
 
 SEEDS ?= ../shared/seeds
 

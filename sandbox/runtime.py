@@ -88,6 +88,9 @@ class Runtime:
     @classmethod
     def build(cls, config: Config, apis: dict[str, ApiDefinition], clock: Clock | None = None) -> Runtime:
         store = Store(config.db)
+        for api in apis.values():
+            for kind, field_name in api.indexes:
+                store.ensure_index(kind, field_name)
         # Each start on a database continues with a new id stream: replaying the first start's stream after
         # a restart re-issued ids already stored (AskAd's uuid4 ids collided: a 500). The first start on a
         # database keeps the plain seed, so a fresh sandbox still gives the same ids for the same seed.

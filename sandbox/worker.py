@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from sandbox.core import retention
 from sandbox.core.clock import utc_iso
 from sandbox.core.store import ALL_TENANTS, Job
 
@@ -91,16 +92,23 @@ class JobWorker:
             await self._client.aclose()
             self._client = None
 
+    def purge(self) -> dict[str, int]:
+        """Delete what is past its retention window (`sandbox.core.retention`) by the sandbox clock."""
+        return retention.purge(self.runtime.store, self.runtime.clock.now())
+
     async def _loop(self) -> None:
         from sandbox.tenants import purge_expired
 
-        purged_at = 0.0
+        purged_at, retained_at = 0.0, time.monotonic()
         while True:
             try:
                 ran = await self.run_due()
                 if (now := time.monotonic()) - purged_at >= PURGE_SECONDS:  # ephemeral tenants past their TTL
                     purged_at = now
                     purge_expired(self.runtime)
+                if now - retained_at >= retention.EVERY_SECONDS:  # what is past its retention window
+                    retained_at = now
+                    self.purge()
             except Exception:
                 log.exception("job loop failed")
                 ran = 0

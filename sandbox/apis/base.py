@@ -81,6 +81,9 @@ class ApiDefinition:
     #: prefixes the vendor has but does not serve to integrations (multi-API, solo) and why: every request
     #: under one answers 404 in this API's own error shape with that reason (Hadar's dashboard-only /api/*)
     unserved: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
+    #: (kind, JSON field) looked up by value: each gets an index (`Store.ensure_index`), so the lookup
+    #: costs the same in a tenant of a hundred records and of a hundred thousand
+    indexes: tuple[tuple[str, str], ...] = ()
 
     def bases(self, solo: bool) -> tuple[str, ...]:
         return self.solo_mounts if solo else self.mounts

@@ -125,6 +125,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX IF NOT EXISTS ix_request_journal_tenant ON request_journal (api, tenant, seq)",
         "CREATE INDEX IF NOT EXISTS ix_request_journal_trace ON request_journal (trace_id)",
     ),
+    (
+        # How many records of a kind a tenant has, kept in the transaction that inserts or deletes them:
+        # a page's `total` is one row read, not a count over the tenant's records.
+        """CREATE TABLE IF NOT EXISTS record_counts (
+            api VARCHAR(32) NOT NULL,
+            tenant VARCHAR(64) NOT NULL,
+            kind VARCHAR(32) NOT NULL,
+            n BIGINT NOT NULL,
+            PRIMARY KEY (api, tenant, kind)
+        )""",
+        "INSERT INTO record_counts (api, tenant, kind, n) SELECT api, tenant, kind, count(*) FROM records "
+        "GROUP BY api, tenant, kind",
+        # retention (sandbox/core/retention.py): expired idempotency entries, deliveries by age
+        "CREATE INDEX IF NOT EXISTS ix_idempotency_expiry ON idempotency_keys (expires_at)",
+        "CREATE INDEX IF NOT EXISTS ix_records_deliveries_age ON records (created_at) WHERE kind = 'webhook_deliveries'",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

@@ -323,6 +323,53 @@ class Store:
         if values:
             with self.transaction() as conn:
                 conn.executemany(_INSERT, values)
+                conn.execute(_COUNT_ADD, (api, tenant, kind, len(values)))
+
+    def ensure_index(self, kind: str, field: str) -> None:
+        """Make lookups of `kind` records by the JSON `field` (filters on it, and the total of such a page)
+        an index search instead of a scan of the tenant's records. A partial index per (kind, field), kept
+        by the database itself: queries stay right without it, only slower."""
+        if not (_FIELD.fullmatch(kind) and _FIELD.fullmatch(field)):
+            raise ValueError(f"not an indexable kind/field: {kind!r}/{field!r}")
+        column = _column(field, self.dialect)
+        with self._lock:
+            self._conn.execute(  # records without the field are left out: comparing the field implies NOT NULL
+                f"CREATE INDEX IF NOT EXISTS ix_records__{kind}__{field} ON records (api, tenant, {column}, seq) "
+                f"WHERE kind = '{kind}' AND {column} IS NOT NULL"
+            )
+
+    def purge_records(self, kind: str, before: str, batch: int) -> int:
+        """Delete records of `kind` (every tenant) created before `before`, `batch` rows per transaction."""
+        if not _FIELD.fullmatch(kind):
+            raise ValueError(f"not a kind: {kind!r}")
+        removed = 0
+        while True:
+            with self.transaction() as conn:
+                rows = conn.execute(
+                    f"SELECT seq, api, tenant FROM records WHERE kind = '{kind}' AND created_at < ? LIMIT ?",
+                    (before, batch),
+                ).fetchall()
+                if not rows:
+                    return removed
+                conn.executemany("DELETE FROM records WHERE seq = ?", [(row[0],) for row in rows])
+                per_tenant: dict[tuple[str, str], int] = {}
+                for _, api, tenant in rows:
+                    per_tenant[(api, tenant)] = per_tenant.get((api, tenant), 0) + 1
+                conn.executemany(_COUNT_ADD, [(api, tenant, kind, -n) for (api, tenant), n in per_tenant.items()])
+            removed += len(rows)
+
+    def purge_idempotency(self, now: str, batch: int) -> int:
+        """Delete idempotency entries expired at `now` (every tenant), `batch` rows per statement."""
+        removed = 0
+        while True:
+            gone = self._run(
+                'DELETE FROM idempotency_keys WHERE (api, tenant, "key") IN '
+                '(SELECT api, tenant, "key" FROM idempotency_keys WHERE expires_at <= ? LIMIT ?)',
+                (now, batch),
+            )
+            removed += gone
+            if gone < batch:
+                return removed
 
     # -- idempotency --------------------------------------------------------------------------
     # Entries become visible only with the response in them: `idempotency_claim` and
@@ -599,7 +646,7 @@ class Store:
         """Delete everything of one API (or tenant), records, keys and tenant rows included."""
         with self.transaction() as conn:
             for table, tenant_column in (
-                ("records", "tenant"), ("jobs", "tenant"), ("api_keys", "tenant"), ("idempotency_keys", "tenant"),
+                ("records", "tenant"), ("record_counts", "tenant"), ("jobs", "tenant"), ("api_keys", "tenant"), ("idempotency_keys", "tenant"),
                 ("tenants", "slug"), ("clocks", "tenant"), ("tenant_ttls", "slug"),
             ):
                 clauses, params = ["1 = 1"], []
@@ -646,6 +693,11 @@ _INSERT = "INSERT INTO records (api, tenant, kind, id, created_at, data) VALUES 
 _GET = f"SELECT data FROM records WHERE {_SCOPE} AND id = ?"
 _REPLACE = f"UPDATE records SET data = ? WHERE {_SCOPE} AND id = ?"
 _DELETE = f"DELETE FROM records WHERE {_SCOPE} AND id = ?"
+_COUNT = "SELECT n FROM record_counts WHERE api = ? AND tenant = ? AND kind = ?"
+_COUNT_ADD = (
+    "INSERT INTO record_counts (api, tenant, kind, n) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (api, tenant, kind) DO UPDATE SET n = record_counts.n + excluded.n"
+)
 
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPERATORS = {"eq": "=", "ne": "!=", "gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
@@ -662,9 +714,13 @@ def _column(field: str, dialect: Dialect) -> str:
 
 
 @functools.lru_cache(maxsize=512)
-def _where(shape: Shape, dialect: Dialect) -> str:
-    """The WHERE clause of a filter shape: (field, op, in-list size) in order; parameters are positional."""
-    clauses = [_SCOPE]
+def _where(kind: str, shape: Shape, dialect: Dialect) -> str:
+    """The WHERE clause of a filter shape: (field, op, in-list size) in order; parameters are positional
+    (api and tenant first). The kind is written out, so the planner can use the partial index of a
+    (kind, field) lookup (`Store.ensure_index`): it cannot prove that a bound `kind = ?` matches it."""
+    if not _FIELD.fullmatch(kind):
+        raise ValueError(f"not a kind: {kind!r}")
+    clauses = [f"api = ? AND tenant = ? AND kind = '{kind}'"]
     for field, op, size in shape:
         column = _column(field, dialect)
         param = "?" if field == "created_at" else dialect.json_param()
@@ -711,15 +767,15 @@ def _same(value: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=512)
-def _page_sql(shape: Shape, after: bool, dialect: Dialect) -> str:
-    return f"SELECT seq, data FROM records WHERE {_where(shape, dialect)}{' AND seq < ?' if after else ''} " \
+def _page_sql(kind: str, shape: Shape, after: bool, dialect: Dialect) -> str:
+    return f"SELECT seq, data FROM records WHERE {_where(kind, shape, dialect)}{' AND seq < ?' if after else ''} " \
         "ORDER BY seq DESC LIMIT ?"
 
 
 class Collection:
     """One kind of record of one tenant: the only way handlers and models reach stored records."""
 
-    __slots__ = ("_scope", "api", "kind", "store", "tenant")
+    __slots__ = ("_owner", "_scope", "api", "kind", "store", "tenant")
 
     def __init__(self, store: Store, api: str, tenant: str, kind: str) -> None:
         self.store = store
@@ -727,9 +783,12 @@ class Collection:
         self.tenant = tenant
         self.kind = kind
         self._scope = (api, tenant, kind)
+        self._owner = (api, tenant)
 
     def insert(self, record_id: str, created_at: str, data: dict[str, Any]) -> int:
-        row = self.store._returning(_INSERT + " RETURNING seq", (*self._scope, record_id, created_at, _dump(data)))
+        with self.store.transaction() as conn:  # the record and its count, as one
+            row = conn.execute(_INSERT + " RETURNING seq", (*self._scope, record_id, created_at, _dump(data))).fetchall()[0]
+            conn.execute(_COUNT_ADD, (*self._scope, 1))
         return int(row[0])
 
     def get(self, record_id: str) -> dict[str, Any] | None:
@@ -740,7 +799,11 @@ class Collection:
         return self.store._run(_REPLACE, (_dump(data), *self._scope, record_id)) > 0
 
     def delete(self, record_id: str) -> bool:
-        return self.store._run(_DELETE, (*self._scope, record_id)) > 0
+        with self.store.transaction() as conn:
+            if conn.execute(_DELETE, (*self._scope, record_id)).rowcount == 0:
+                return False
+            conn.execute(_COUNT_ADD, (*self._scope, -1))
+        return True
 
     def page(
         self, where: Sequence[Condition] = (), *, before_seq: int | None, limit: int, raw: bool = False
@@ -751,7 +814,8 @@ class Collection:
         only to encode them again was 6% of a list request's CPU (`make bench`)."""
         shape, params = _shape_and_params(where, self.store.dialect)
         tail = [before_seq, limit + 1] if before_seq is not None else [limit + 1]
-        rows = self.store._rows(_page_sql(shape, before_seq is not None, self.store.dialect), (*self._scope, *params, *tail))
+        rows = self.store._rows(_page_sql(self.kind, shape, before_seq is not None, self.store.dialect),
+                                (*self._owner, *params, *tail))
         more = len(rows) > limit
         rows = rows[:limit]
         items = [orjson.Fragment(row[1]) for row in rows] if raw else [_load(row[1]) for row in rows]
@@ -760,15 +824,15 @@ class Collection:
     def offset_page(self, where: Sequence[Condition] = (), *, offset: int, limit: int) -> tuple[list[dict], int]:
         """Newest first, page/limit style: (items, total), read in one transaction."""
         shape, params = _shape_and_params(where, self.store.dialect)
-        clause = _where(shape, self.store.dialect)
-        bound = (*self._scope, *params)
+        clause = _where(self.kind, shape, self.store.dialect)
+        bound = (*self._owner, *params)
         with self.store._lock:
             conn = self.store._conn
             own = not self.store.in_transaction  # inside a write unit the open transaction is one snapshot
             if own:
                 conn.execute("BEGIN")
             try:
-                total = conn.execute(f"SELECT count(*) FROM records WHERE {clause}", bound).fetchone()[0]
+                total = self._count(conn, shape, params)
                 rows = conn.execute(
                     f"SELECT data FROM records WHERE {clause} ORDER BY seq DESC LIMIT ? OFFSET ?",
                     (*bound, limit, _clamp(offset)),
@@ -780,10 +844,21 @@ class Collection:
 
     def count(self, where: Sequence[Condition] = ()) -> int:
         shape, params = _shape_and_params(where, self.store.dialect)
-        row = self.store._one(f"SELECT count(*) FROM records WHERE {_where(shape, self.store.dialect)}", (*self._scope, *params))
-        return int(row[0])
+        with self.store._lock:
+            return self._count(self.store._conn, shape, params)
+
+    def _count(self, conn: Connection, shape: Shape, params: list[Any]) -> int:
+        """Every record: the kept count. Filtered: counted through the filter's index where it has one,
+        so the cost is what matches, not what the tenant holds."""
+        if not shape:
+            row = conn.execute(_COUNT, self._scope).fetchone()
+        else:
+            clause = _where(self.kind, shape, self.store.dialect)
+            row = conn.execute(f"SELECT count(*) FROM records WHERE {clause}", (*self._owner, *params)).fetchone()
+        return int(row[0]) if row else 0
 
     def all(self, where: Sequence[Condition] = ()) -> list[dict[str, Any]]:
         shape, params = _shape_and_params(where, self.store.dialect)
-        rows = self.store._rows(f"SELECT data FROM records WHERE {_where(shape, self.store.dialect)} ORDER BY seq", (*self._scope, *params))
+        clause = _where(self.kind, shape, self.store.dialect)
+        rows = self.store._rows(f"SELECT data FROM records WHERE {clause} ORDER BY seq", (*self._owner, *params))
         return [_load(row[0]) for row in rows]

@@ -29,4 +29,5 @@ API = ApiDefinition(
     seed=lazy("sandbox.fixtures.askad:seed"),
     webhooks=STYLE,
     triggers=TRIGGERS,
+    indexes=(("contacts", "dedupe_key"), ("deals", "stage")),
 )

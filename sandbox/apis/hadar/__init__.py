@@ -45,4 +45,8 @@ API = ApiDefinition(
         ("/api",),
         "The unversioned /api/* alias serves Hadar's dashboard only; integrations call /v1/* or /api/v1/*",
     ),
+    # a lead's conversations, bookings and messages (the WhatsApp window), a conversation's messages,
+    # an endpoint's deliveries
+    indexes=(("conversations", "lead_id"), ("bookings", "lead_id"), ("messages", "lead_id"),
+             ("messages", "conversation_id"), ("webhook_deliveries", "endpoint_id")),
 )

@@ -32,4 +32,5 @@ API = ApiDefinition(
     webhooks=STYLE,
     jobs={"hadar-crm.appointment.complete": lazy("sandbox.apis.hadar_crm.models:complete_job")},
     triggers=TRIGGERS,
+    indexes=(("appointments", "lead_id"), ("leads", "status")),
 )

@@ -33,4 +33,6 @@ API = ApiDefinition(
     jobs={"leaditio.match": lazy("sandbox.apis.leaditio.matching:run_match")},
     triggers=TRIGGERS,
     on_start=lazy("sandbox.apis.leaditio.matching:ensure_jobs"),
+    # account stats and the monthly quota count leads delivered this month, and converted ones
+    indexes=(("leads", "delivered_at"), ("leads", "converted")),
 )
