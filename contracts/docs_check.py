@@ -148,28 +148,6 @@ class _Unparsed:
 
 
 # Python requests -----------------------------------------------------------------------------------
-def _balanced(text: str, start: int) -> str | None:
-    """The text from `start` (an opening parenthesis) to its matching close."""
-    depth, index, quote = 0, start, None
-    while index < len(text):
-        char = text[index]
-        if quote:
-            if char == "\\":
-                index += 1
-            elif char == quote:
-                quote = None
-        elif char in "\"'`":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-            if depth == 0:
-                return text[start: index + 1]
-        index += 1
-    return None
-
-
 def _assignments(text: str, pattern: str) -> dict[str, str]:
     return {m.group(1): m.group(2) for m in re.finditer(pattern, text)}
 
@@ -178,7 +156,7 @@ def _python(text: str, name: str) -> list[Example]:
     constants = _assignments(text, r"(?m)^\s*([A-Z_]+)\s*=\s*[\"']([^\"']+)[\"']")
     out = []
     for match in re.finditer(r"requests\.(get|post|put|patch|delete)\(", text):
-        call = _balanced(text, match.end() - 1)
+        call = snippets.balanced(text, match.end() - 1)
         if call is None:
             continue
         example = Example("python", name, _line_of(text, match.start()), method=match.group(1).upper())
@@ -239,7 +217,7 @@ def _javascript(text: str, name: str) -> list[Example]:
     constants = _assignments(text, r"const\s+([A-Z_]+)\s*=\s*[\"'`]([^\"'`]+)[\"'`]")
     out = []
     for match in re.finditer(r"\bfetch\(", text):
-        call = _balanced(text, match.end() - 1)
+        call = snippets.balanced(text, match.end() - 1)
         if call is None:
             continue
         example = Example("javascript", name, _line_of(text, match.start()))
@@ -251,7 +229,7 @@ def _javascript(text: str, name: str) -> list[Example]:
         example.method = method.group(1).upper() if method else "GET"
         body = re.search(r"body:\s*JSON\.stringify\(", call)
         if body:
-            literal = _balanced(call, body.end())
+            literal = snippets.balanced(call, body.end())
             if literal:
                 example.has_body = True
                 try:
@@ -272,13 +250,13 @@ def _wrapper_calls(text: str, name: str, constants: dict[str, str]) -> list[Exam
     for match in re.finditer(r"await\s+(\w+)\(\s*[\"']([^\"']+)[\"']\s*(,\s*\{)?", text):
         if match.group(1) == "fetch" or base is None:
             continue
-        call = _balanced(text, text.index("(", match.start()))
+        call = snippets.balanced(text, text.index("(", match.start()))
         example = Example("javascript", name, _line_of(text, match.start()), method="GET", url=base + match.group(2))
         if call:
             method = re.search(r"method:\s*[\"'](\w+)[\"']", call)
             example.method = method.group(1).upper() if method else "GET"
             body = re.search(r"body:\s*JSON\.stringify\(", call)
-            if body and (literal := _balanced(call, body.end())):
+            if body and (literal := snippets.balanced(call, body.end())):
                 example.has_body = True
                 try:
                     example.body = json5.loads(literal)
@@ -309,7 +287,7 @@ def _json_samples(text: str, name: str, calls: list[Example], only_lines: set[in
             continue
         if any(abs(line - other) <= 1 for other in taken):
             continue
-        block = _balanced(text, start)
+        block = snippets.balanced(text, start)
         value = _json_value(text[start:])
         if not isinstance(value, dict):
             continue
@@ -341,7 +319,7 @@ def _json_value(text: str) -> Any:
         value, _ = json.JSONDecoder().raw_decode(text)
         return value
     except ValueError:
-        block = _balanced(text, 0)
+        block = snippets.balanced(text, 0)
         if block is None:
             return None
         try:

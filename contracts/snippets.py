@@ -413,7 +413,7 @@ def _line(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def _balanced(text: str, start: int) -> str | None:
+def balanced(text: str, start: int) -> str | None:
     """From `start` (an opening bracket) to its matching close, skipping strings."""
     depth, index, quote = 0, start, None
     while index < len(text):
@@ -437,7 +437,7 @@ def _balanced(text: str, start: int) -> str | None:
 
 def _js_args(text: str, open_paren: int) -> list[str]:
     """The top-level arguments of a call, as source text."""
-    inner = _balanced(text, open_paren)
+    inner = balanced(text, open_paren)
     if inner is None:
         return []
     inner = inner[1:-1]
@@ -516,7 +516,7 @@ def _js_body(call: Call, source: Any, strings: dict[str, str], stringified: bool
     text = str(source).strip()
     match = re.match(r"JSON\.stringify\s*\(", text)
     if match:
-        literal = _balanced(text, match.end() - 1)
+        literal = balanced(text, match.end() - 1)
         text = literal[1:-1].strip() if literal else text
     elif stringified and len(text) >= 2 and text[0] in "\"'`" and text[-1] == text[0]:
         call.body, call.unparsed = _json_or_text(text[1:-1])
