@@ -140,8 +140,10 @@ def _violation(item: Any, code: str | None) -> dict[str, Any]:
 def violations_of(error: SandboxError) -> list[dict[str, Any]]:
     """Every reason an error names: its list of field errors when it carries one, else its message."""
     code = error.code or error.kind
-    listed = getattr(error, "violations", None)
-    if not listed and isinstance(error.details, list):
+    # ValidationFailed always carries at least its own (field, message); an explicit list of details
+    # names more, so it wins over that single fallback.
+    listed = list(getattr(error, "violations", None) or ())
+    if len(listed) <= 1 and isinstance(error.details, list) and error.details:
         listed = error.details
     if listed:
         return [_violation(item, code) for item in listed]
