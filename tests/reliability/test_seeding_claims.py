@@ -53,7 +53,9 @@ def test_a_claim_of_a_killed_process_is_taken_over_at_once(tmp_path: Path) -> No
     store = Store(str(db))
     # the old code waited for the dead claim until the deadline and raised
     seed_missing(store, registry(("href",)), 42, wait_seconds=5)
-    assert store.get_meta("seeded:href") == {"state": "done", "seed": 42}
+    marker = store.get_meta("seeded:href")
+    assert (marker["state"], marker["seed"]) == ("done", 42)
+    assert marker["anchor"]  # the seeded world's anchor (issue 17) is recorded beside it
     assert store.collection("href", "acme", "leads").count() > 0
     store.close()
 
