@@ -166,6 +166,17 @@ BASES = {"hadar": "/hadar/v1", "hadar-crm": "/hadar-crm/api/v1", "leaditio": "/l
          "askad": "/askad/api/v1", "href": "/href/acme/api"}
 
 
+def _progress_handler(runtime: Runtime, handler: Callable[[], int] | None) -> None:
+    """Install or remove the counter on the store's one connection, holding the store's lock.
+
+    `set_progress_handler` takes SQLite's connection mutex while holding the GIL; called while the server
+    thread is inside a statement (its job loop polls) whose progress callback waits for the GIL, the two
+    threads deadlock and nothing, not even pytest-timeout, runs again. Under the store's lock no statement
+    of the server is running."""
+    with runtime.store._lock:
+        runtime.store._conn.set_progress_handler(handler, 100)
+
+
 def _work(runtime: Runtime, origin: str, api: str, method: str, path: str, body: Any) -> int:
     """Progress ticks (100 SQLite instructions each) the sandbox spent on one request."""
     headers = {"X-API-Key": KEYS[api]} if api in {"hadar-crm", "href"} else {"Authorization": f"Bearer {KEYS[api]}"}
@@ -176,14 +187,13 @@ def _work(runtime: Runtime, origin: str, api: str, method: str, path: str, body:
         ticks += 1
         return 0
 
-    conn = runtime.store._conn  # the one connection of the store (tests only)
     with httpx.Client(base_url=origin + BASES[api], headers=headers, timeout=60) as http:
         http.request(method, path, json=body)  # warm: statement cache, first-use work
-        conn.set_progress_handler(tick, 100)
+        _progress_handler(runtime, tick)
         try:
             response = http.request(method, path, json=body)
         finally:
-            conn.set_progress_handler(None, 100)
+            _progress_handler(runtime, None)
     assert response.status_code < 300, (method, path, response.status_code, response.text)
     return ticks
 
