@@ -64,8 +64,10 @@ keys: $(STAMP)
 reset: $(STAMP)
 	$(PY) -m sandbox reset
 
-lint: $(STAMP)  ## ruff and mypy
-	$(VENV)/bin/ruff check sandbox contracts fixtures tests
+lint: $(STAMP)  ## ruff, the import layers of docs/architecture.md, and mypy
+	$(VENV)/bin/ruff check sandbox contracts fixtures tests bench
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy sandbox contracts
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy sandbox contracts

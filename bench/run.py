@@ -601,7 +601,7 @@ def seeding_and_cursor_bench(big: int) -> None:
     from sandbox.core.pagination import encode_cursor
     from sandbox.core.store import Store
     from sandbox.core.workspace import Workspace
-    from sandbox.seeding import SeedContext
+    from sandbox.core.seed_context import SeedContext
 
     folder = Path(tempfile.mkdtemp(prefix="lead-sandbox-seed-"))
     store = Store(str(folder / "seed.db"))

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sandbox.config import Config
-from sandbox.serving import free_port, serve_in_thread
+from sandbox.serving import free_port, serve_in_thread, server_options
 
 __all__ = ["free_port", "running_sandbox"]
 
@@ -18,5 +18,5 @@ def running_sandbox(config: Config, *, port: int | None = None, app: Any = None)
     from sandbox.app import create_app  # the web stack, imported only when a sandbox is started here
 
     app = app if app is not None else create_app(config)
-    with serve_in_thread(app, port, options=config.server_options()) as origin:
+    with serve_in_thread(app, port, options=server_options(config)) as origin:
         yield origin

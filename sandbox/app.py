@@ -19,7 +19,7 @@ from connexion.security import NO_VALUE, AbstractSecurityHandler
 
 from sandbox import spec as specs
 from sandbox.apis import registry
-from sandbox.apis.base import ApiDefinition
+from sandbox.core.definition import ApiDefinition
 from sandbox.config import Config
 from sandbox.console import ConsoleLog
 from sandbox.control import API as CONTROL_PLANE

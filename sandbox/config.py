@@ -59,12 +59,6 @@ class Config:
     body_timeout: float = 20.0
     max_header_bytes: int = 32 * 1024
 
-    def server_options(self) -> dict[str, object]:
-        """`uvicorn.Config` keyword arguments for these limits (imports uvicorn: call when serving)."""
-        from sandbox.http.server_limits import uvicorn_options
-
-        return uvicorn_options(self.header_timeout, self.body_timeout, self.max_header_bytes)
-
     def __post_init__(self) -> None:
         from sandbox.core.egress import parse_policy
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from sandbox.apis.base import ApiDefinition
+from sandbox.core.definition import ApiDefinition, JobHandler
 from sandbox.config import Config
 from sandbox.core.clock import Clock, StoredClock
 from sandbox.core.ids import IdFactory
@@ -19,7 +19,7 @@ from sandbox.core.ratelimit import RateLimiter
 from sandbox.core.store import Job, Store
 from sandbox.core.webhooks import DELIVER, attempt_delivery, publish
 from sandbox.core.workspace import Workspace
-from sandbox.worker import JobHandler, JobWorker
+from sandbox.worker import JobWorker
 
 _PARAM = re.compile(r"\{[^/{}]+\}")
 

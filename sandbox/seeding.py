@@ -15,8 +15,7 @@ import functools
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +23,8 @@ import yaml
 
 from sandbox.core import owner
 from sandbox.core.clock import Clock, parse_iso, utc_iso
-from sandbox.core.ids import ulid_at
 from sandbox.core.keys import hash_key, last4
+from sandbox.core.seed_context import SeedContext
 from sandbox.core.store import KeyRecord, Store, TenantRecord
 
 if TYPE_CHECKING:
@@ -33,49 +32,6 @@ if TYPE_CHECKING:
 
     from sandbox.core.workspace import Workspace
     from sandbox.runtime import Runtime
-
-
-@dataclass
-class SeedContext:
-    """What a vendor's seeder gets for one tenant."""
-
-    store: Store
-    api: str
-    tenant: dict[str, Any]
-    faker: Faker
-    rng: random.Random
-    #: the seeded world's now: record times are spread before it (and upcoming events after it)
-    anchor: datetime
-    #: the fixture's own timeline, on which record ids are made (None: the anchor)
-    fixture_anchor: datetime | None = None
-    #: seeds the named random streams (times and ids per kind)
-    key: str = ""
-    _streams: dict[str, random.Random] = field(default_factory=dict, repr=False)
-
-    @property
-    def slug(self) -> str:
-        return str(self.tenant["slug"])
-
-    def insert(self, kind: str, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
-        self.store.insert_records(self.api, self.slug, kind, rows)
-
-    def stream(self, name: str) -> random.Random:
-        """A random stream of its own: what one kind of record draws from it does not move another's."""
-        found = self._streams.get(name)
-        if found is None:
-            found = self._streams[name] = random.Random(f"{self.key}:{name}")
-        return found
-
-    @property
-    def shift(self) -> timedelta:
-        return self.anchor - (self.fixture_anchor or self.anchor)
-
-    def ulid(self, kind: str, moment: datetime) -> str:
-        """A ULID for a record made at `moment` (anchor time), placed on the fixture's timeline."""
-        return ulid_at(moment - self.shift, self.stream(f"ids:{kind}"))
-
-    def record_id(self, prefix: str, moment: datetime) -> str:
-        return f"{prefix}_{self.ulid(prefix, moment)}"
 
 
 def seeding_anchor(now: datetime) -> datetime:

@@ -11,6 +11,15 @@ from typing import Any, Literal
 
 import uvicorn
 
+from sandbox.config import Config
+from sandbox.http.server_limits import uvicorn_options
+
+
+def server_options(config: Config) -> dict[str, object]:
+    """`uvicorn.Config` keyword arguments for the config's connection limits: header/body deadlines (408),
+    header size (431), applied through `sandbox.http.server_limits`."""
+    return uvicorn_options(config.header_timeout, config.body_timeout, config.max_header_bytes)
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -14,7 +14,7 @@ from sandbox.core.store import KeyRecord
 from sandbox.seeding import load_fixture, seed_tenant, seeding_anchor
 
 if TYPE_CHECKING:
-    from sandbox.apis.base import ApiDefinition
+    from sandbox.core.definition import ApiDefinition
     from sandbox.runtime import Runtime
 
 
@@ -68,7 +68,7 @@ def provision(
     """A new tenant, seeded with the API's Faker data like the default ones, and its admin key.
 
     With `ttl_seconds` it is ephemeral: the job worker deletes it with all its data after that many
-    wall-clock seconds (`purge_expired`). A slug left out is made up from real randomness, so CI jobs
+    wall-clock seconds (`JobWorker.purge_expired_tenants`). A slug left out is made up from real randomness, so CI jobs
     on one deployment never collide."""
     slug = slug or f"ci-{secrets.token_hex(5)}"
     name = name or slug
@@ -97,14 +97,6 @@ def provision(
         expires_at = utc_iso(datetime.fromtimestamp(expires, UTC))
     key = mint(runtime, api, slug, "admin", plan, "Provisioned")
     return {"tenant": tenant_view(runtime, api.name, slug), "key": key, "expires_at": expires_at}
-
-
-def purge_expired(runtime: Runtime) -> list[tuple[str, str]]:
-    """Delete ephemeral tenants whose TTL ran out, with everything they own; returns (api, slug) of each."""
-    expired = runtime.store.expired_tenants(runtime.clock.wall().timestamp())
-    for api, slug in expired:
-        runtime.store.wipe(api, slug)
-    return expired
 
 
 def rotate(runtime: Runtime, api: ApiDefinition, slug: str) -> dict[str, Any]:

@@ -15,22 +15,18 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 import httpx
 
 from sandbox.core import retention
-from sandbox.core.clock import utc_iso
-from sandbox.core.store import ALL_TENANTS, Job
-
-if TYPE_CHECKING:
-    from sandbox.runtime import Runtime
+from sandbox.core.clock import StoredClock, utc_iso
+from sandbox.core.definition import JobHandler
+from sandbox.core.store import ALL_TENANTS, Job, Store
 
 log = logging.getLogger(__name__)
-
-JobHandler = Callable[["Runtime", Job], Awaitable[Any]]
 POLL_SECONDS = 0.1
 #: How long a claimed job is this worker's: longer than any handler runs (a webhook attempt times out
 #: after 30 s). A worker killed mid-job leaves its claim to run out; then any worker runs the job again.
@@ -43,8 +39,16 @@ PER_TENANT = 16
 BATCH = 50
 
 
+class WorkerHost(Protocol):
+    """What the worker reads of the app's runtime (`sandbox.runtime.Runtime`, the layer above): its store and
+    clock. Handlers get the runtime itself."""
+
+    store: Store
+    clock: StoredClock
+
+
 class JobWorker:
-    def __init__(self, runtime: Runtime, handlers: dict[str, JobHandler], background: Iterable[str] = ()) -> None:
+    def __init__(self, runtime: WorkerHost, handlers: dict[str, JobHandler], background: Iterable[str] = ()) -> None:
         self.runtime = runtime
         self.handlers = handlers
         #: job kinds run in the background (network I/O), never awaited by run_due
@@ -96,16 +100,22 @@ class JobWorker:
         """Delete what is past its retention window (`sandbox.core.retention`) by the sandbox clock."""
         return retention.purge(self.runtime.store, self.runtime.clock.now())
 
-    async def _loop(self) -> None:
-        from sandbox.tenants import purge_expired
+    def purge_expired_tenants(self) -> list[tuple[str, str]]:
+        """Delete ephemeral tenants whose TTL ran out, with everything they own; returns (api, slug) of each."""
+        store = self.runtime.store
+        expired = store.expired_tenants(self.runtime.clock.wall().timestamp())
+        for api, slug in expired:
+            store.wipe(api, slug)
+        return expired
 
+    async def _loop(self) -> None:
         purged_at, retained_at = 0.0, time.monotonic()
         while True:
             try:
                 ran = await self.run_due()
                 if (now := time.monotonic()) - purged_at >= PURGE_SECONDS:  # ephemeral tenants past their TTL
                     purged_at = now
-                    purge_expired(self.runtime)
+                    self.purge_expired_tenants()
                 if now - retained_at >= retention.EVERY_SECONDS:  # what is past its retention window
                     retained_at = now
                     self.purge()

@@ -49,6 +49,8 @@ def uvicorn_config(config: Config) -> Any:
     """uvicorn's settings for N workers; `export_config` first, so each worker's factory finds the Config."""
     import uvicorn
 
+    from sandbox.serving import server_options
+
     export_config(config)
     return uvicorn.Config(
         "sandbox.workers:app",
@@ -63,5 +65,5 @@ def uvicorn_config(config: Config) -> Any:
         # Graceful shutdown: a worker stops taking requests, finishes those in flight (bounded), and its
         # job worker hands back the claims it did not finish.
         timeout_graceful_shutdown=10,
-        **config.server_options(),  # header/body deadlines (408), header size (431): sandbox.http.server_limits
+        **server_options(config),
     )

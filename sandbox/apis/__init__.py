@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from sandbox.apis.base import ApiDefinition
+from sandbox.core.definition import ApiDefinition
 
 #: name -> package; order is the order `serve` prints them in.
 PACKAGES = {

@@ -162,6 +162,8 @@ def run(config: Config, listener: socket.socket) -> None:
     seeder = seed_in_background(config)
     import uvicorn
 
+    from sandbox.serving import server_options
+
     from sandbox.app import create_app, runtime_of
 
     join_background_seed(seeder, config)
@@ -197,7 +199,7 @@ def run(config: Config, listener: socket.socket) -> None:
             loop="auto",
             ws="none",  # no WebSocket routes: skips importing a WebSocket library at start-up
             lifespan="on",
-            **config.server_options(),  # header/body deadlines (408), header size (431): sandbox.http.server_limits
+            **server_options(config),
         )
     )
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.apis.base import ApiDefinition
+from sandbox.core.definition import ApiDefinition
 from sandbox.http.errors import neutral_body
 
 API = ApiDefinition(

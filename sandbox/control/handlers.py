@@ -9,7 +9,7 @@ from typing import Any
 from starlette.responses import Response
 
 from sandbox import tenants
-from sandbox.apis.base import ApiDefinition
+from sandbox.core.definition import ApiDefinition
 from sandbox.core import webhooks
 from sandbox.core.clock import StoredClock, parse_iso
 from sandbox.core.errors import NotFound, ValidationFailed

@@ -10,7 +10,7 @@ from sandbox.core.keys import hash_key
 from sandbox.core.store import Store
 
 if TYPE_CHECKING:
-    from sandbox.apis.base import KeyAuth
+    from sandbox.core.definition import KeyAuth
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.apis.base import ApiDefinition
+from sandbox.core.definition import ApiDefinition
 from sandbox.config import Config
 from sandbox.core import errors as E
 from sandbox.core import host_guard, idempotency

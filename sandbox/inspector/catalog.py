@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.http.docs import DocsPage
 
 if TYPE_CHECKING:
-    from sandbox.apis.base import ApiDefinition
+    from sandbox.core.definition import ApiDefinition
     from sandbox.config import Config
 
 

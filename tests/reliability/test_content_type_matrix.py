@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from sandbox.apis import registry
-from sandbox.apis.base import ApiDefinition
+from sandbox.core.definition import ApiDefinition
 from sandbox.control import API as CONTROL_PLANE
 from sandbox.core import errors as E
 from sandbox.seeding import load_fixture

@@ -22,6 +22,7 @@ from contracts.sandbox_server import running_sandbox
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
 from sandbox.http import server_limits
+from sandbox.serving import server_options
 
 SAFETY_SECONDS = 60  # a socket read that waits longer than this means the server never answered
 ADMIN_TOKEN = "s3cret-admin"
@@ -155,6 +156,6 @@ def test_the_uvicorn_seam_still_holds():
         assert callable(getattr(HttpToolsProtocol, name, None)), f"uvicorn's HttpToolsProtocol has no {name}()"
     assert "send_400_response" in inspect.getsource(HttpToolsProtocol.data_received), \
         "uvicorn no longer answers parser errors through send_400_response: 431 would be lost"
-    config = uvicorn.Config(lambda *_: None, **Config().server_options())
+    config = uvicorn.Config(lambda *_: None, **server_options(Config()))
     config.load()
     assert issubclass(config.http_protocol_class, server_limits.LimitedHttpToolsProtocol)

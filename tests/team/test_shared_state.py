@@ -12,7 +12,6 @@ from sandbox.contracts.sandbox_server import free_port, running_sandbox
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
 from sandbox.core.clock import Clock, parse_iso
-from sandbox.tenants import purge_expired
 from tests.conftest import MARINA_ADMIN, PALM, bearer
 
 MARINA = "marina-homes"
@@ -78,9 +77,9 @@ def test_ephemeral_tenant_has_keys_and_is_deleted_with_its_data_after_its_ttl(sa
         with httpx.Client(base_url=origin + "/hadar/v1", headers=bearer(key), timeout=30) as hadar:
             assert hadar.get("/leads").status_code == 200  # seeded like the default tenants
             control.post("/clock/advance", json={"seconds": 86400, "api": "hadar", "tenant": slug})
-            assert purge_expired(runtime) == []  # the TTL is wall time: test clocks do not expire tenants
+            assert runtime.worker.purge_expired_tenants() == []  # the TTL is wall time: test clocks do not expire tenants
             wall[0] += timedelta(seconds=601)
-            assert sorted(purge_expired(runtime)) == sorted([("hadar", slug), ("hadar", other)])
+            assert sorted(runtime.worker.purge_expired_tenants()) == sorted([("hadar", slug), ("hadar", other)])
             assert hadar.get("/leads").status_code == 401
         assert runtime.store.get_tenant("hadar", slug) is None
         assert runtime.store.collection("hadar", slug, "leads").count() == 0

@@ -7,7 +7,7 @@ import re
 from sandbox.apis.askad.errors import render
 from sandbox.apis.askad.events import STYLE
 from sandbox.apis.askad.triggers import TRIGGERS
-from sandbox.apis.base import ApiDefinition, KeyAuth, lazy
+from sandbox.core.definition import ApiDefinition, KeyAuth, lazy
 
 API = ApiDefinition(
     name="askad",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sandbox.apis.base import ApiDefinition, KeyAuth, lazy
+from sandbox.core.definition import ApiDefinition, KeyAuth, lazy
 from sandbox.apis.hadar_crm.errors import render
 from sandbox.apis.hadar_crm.events import STYLE
 from sandbox.apis.hadar_crm.triggers import TRIGGERS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sandbox.apis.base import ApiDefinition, KeyAuth, lazy
+from sandbox.core.definition import ApiDefinition, KeyAuth, lazy
 from sandbox.apis.leaditio.errors import render
 from sandbox.apis.leaditio.events import STYLE
 from sandbox.apis.leaditio.triggers import TRIGGERS

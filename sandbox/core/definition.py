@@ -1,18 +1,25 @@
-"""What every vendor package declares: one `ApiDefinition`, the same shape for all five APIs."""
+"""What every vendor package declares: one `ApiDefinition`, the same shape for every API.
+
+The bottom layer's shared types (docs/architecture.md): vendor packages, the HTTP layer, the runtime and
+the control plane all read an `ApiDefinition`, so it imports nothing above `sandbox.core`."""
 
 from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sandbox.core.errors import SandboxError
+    from sandbox.core.seed_context import SeedContext
+    from sandbox.core.store import Job
     from sandbox.core.webhooks import WebhookStyle
-    from sandbox.seeding import SeedContext
-    from sandbox.worker import JobHandler
+
+#: A timed job's handler: (the app's runtime, the job) -> awaitable. The runtime is `sandbox.runtime.Runtime`,
+#: a layer above this one, so it is typed loosely here; handlers annotate it exactly.
+JobHandler = Callable[[Any, "Job"], Awaitable[Any]]
 
 
 def lazy(target: str) -> Callable[..., Any]:
