@@ -67,9 +67,11 @@ reset: $(STAMP)
 lint: $(STAMP)  ## ruff, the import layers of docs/architecture.md, and mypy
 	$(VENV)/bin/ruff check sandbox contracts fixtures tests bench
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy --strict sandbox/core
 	$(VENV)/bin/mypy sandbox contracts
 
-typecheck: $(STAMP)
+typecheck: $(STAMP)  ## mypy: --strict on the domain core, checked-untyped-defs on the rest
+	$(VENV)/bin/mypy --strict sandbox/core
 	$(VENV)/bin/mypy sandbox contracts
 
 clean:

@@ -97,7 +97,7 @@ def filter_failure(ctx: Any, failure: Any, case: Any, response: Any) -> bool:
     return not (generated_cursor or documented_rule)
 
 
-_sent = {"requests": 0, "started": time.monotonic()}
+_sent: dict[str, Any] = {"requests": 0, "started": time.monotonic()}
 
 
 @schemathesis.hook

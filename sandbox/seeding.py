@@ -148,7 +148,7 @@ def seed_missing(
         marker = f"seeded:{api.name}"
         deadline = time.monotonic() + wait_seconds
         while True:
-            claim = {"state": "seeding", "owner": owner.me()}
+            claim: dict[str, Any] | None = {"state": "seeding", "owner": owner.me()}
             if store.claim_meta(marker, claim):
                 break
             current = store.get_meta(marker)

@@ -15,7 +15,7 @@ from sandbox.config import Config
 from sandbox.http.server_limits import uvicorn_options
 
 
-def server_options(config: Config) -> dict[str, object]:
+def server_options(config: Config) -> dict[str, Any]:
     """`uvicorn.Config` keyword arguments for the config's connection limits: header/body deadlines (408),
     header size (431), applied through `sandbox.http.server_limits`."""
     return uvicorn_options(config.header_timeout, config.body_timeout, config.max_header_bytes)

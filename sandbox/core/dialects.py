@@ -157,7 +157,7 @@ class _PostgresConnection:
 
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any:
         with self._live().cursor() as cursor:
-            cursor.executemany(_pg_sql(sql), params)  # type: ignore[arg-type]
+            cursor.executemany(_pg_sql(sql), params)
             return cursor
 
     def close(self) -> None:

@@ -118,7 +118,7 @@ async def resolve(url: httpx.URL, policy: str) -> IPAddress:
         infos = await asyncio.to_thread(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise Unresolved(f"cannot resolve {host}: {exc.strerror}") from exc
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]  # IPv6 scope id off
     for address in addresses:  # one bad answer refuses the name: a resolver mixing in internal addresses
         check_address(address, policy)
     return addresses[0]

@@ -821,7 +821,7 @@ class Collection:
         items = [orjson.Fragment(row[1]) for row in rows] if raw else [_load(row[1]) for row in rows]
         return Page(items, rows[-1][0] if more and rows else None)
 
-    def offset_page(self, where: Sequence[Condition] = (), *, offset: int, limit: int) -> tuple[list[dict], int]:
+    def offset_page(self, where: Sequence[Condition] = (), *, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         """Newest first, page/limit style: (items, total), read in one transaction."""
         shape, params = _shape_and_params(where, self.store.dialect)
         clause = _where(self.kind, shape, self.store.dialect)
