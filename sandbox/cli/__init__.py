@@ -32,6 +32,7 @@ class LazyGroup(click.Group):
         "trigger": "sandbox.cli.helpers:trigger",
         "clock": "sandbox.cli.helpers:clock",
         "logs": "sandbox.cli.logs:logs",
+        "scaffold": "sandbox.cli.scaffold:scaffold",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -91,6 +91,8 @@ class ApiDefinition:
     #: (kind, JSON field) looked up by value: each gets an index (`Store.ensure_index`), so the lookup
     #: costs the same in a tenant of a hundred records and of a hundred thousand
     indexes: tuple[tuple[str, str], ...] = ()
+    #: rank among the APIs wherever they are listed (keys table, landing page, `serve`): lower first
+    order: int = 100
 
     def bases(self, solo: bool) -> tuple[str, ...]:
         return self.solo_mounts if solo else self.mounts

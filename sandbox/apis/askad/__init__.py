@@ -30,4 +30,5 @@ API = ApiDefinition(
     webhooks=STYLE,
     triggers=TRIGGERS,
     indexes=(("contacts", "dedupe_key"), ("deals", "stage")),
+    order=4,
 )

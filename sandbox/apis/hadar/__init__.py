@@ -49,4 +49,5 @@ API = ApiDefinition(
     # an endpoint's deliveries
     indexes=(("conversations", "lead_id"), ("bookings", "lead_id"), ("messages", "lead_id"),
              ("messages", "conversation_id"), ("webhook_deliveries", "endpoint_id")),
+    order=1,
 )

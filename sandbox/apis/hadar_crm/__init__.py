@@ -33,4 +33,5 @@ API = ApiDefinition(
     jobs={"hadar-crm.appointment.complete": lazy("sandbox.apis.hadar_crm.models:complete_job")},
     triggers=TRIGGERS,
     indexes=(("appointments", "lead_id"), ("leads", "status")),
+    order=2,
 )

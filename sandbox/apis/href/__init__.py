@@ -27,4 +27,5 @@ API = ApiDefinition(
     plans={},  # "Rate limiting: none in v1"
     seed=lazy("sandbox.fixtures.href:seed"),
     tenant_from_host=True,
+    order=5,
 )

@@ -35,4 +35,5 @@ API = ApiDefinition(
     on_start=lazy("sandbox.apis.leaditio.matching:ensure_jobs"),
     # account stats and the monthly quota count leads delivered this month, and converted ones
     indexes=(("leads", "delivered_at"), ("leads", "converted")),
+    order=3,
 )

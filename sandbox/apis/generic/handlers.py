@@ -1,0 +1,84 @@
+"""Handlers made from a spec: one per operationId, each translating HTTP to a generic model call.
+
+A scaffolded API's `handlers.py` sets `__getattr__ = handlers_for(...)`: Connexion's resolver asks the
+module for a function per operationId, a function written in that module wins (a hand-written rule), and
+every other operationId gets the generic one made here."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.responses import Response
+
+from sandbox.apis.generic import models
+from sandbox.apis.generic.errors import NotImplementedRule
+from sandbox.apis.generic.resources import Operation, operations_of
+from sandbox.core.workspace import Workspace
+from sandbox.http.context import current
+from sandbox.http.responses import empty_response, json_response
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+def _ws(api: str) -> Workspace:
+    ctx = current()
+    return ctx.runtime.workspace(api, ctx.tenant)
+
+
+def _snake(operation_id: str) -> str:
+    """The function name the resolver asks for (`sandbox.app`: camelCase -> snake_case)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
+
+
+def make_handler(api: str, op: Operation) -> Handler:
+    """The generic handler of one operation. `**params`: Connexion passes every path and query
+    parameter, declared or not (the default pagination parameters need not be in the spec), and `body`."""
+
+    async def handler(**params: Any) -> Response:
+        resource = op.resource
+        if op.action is None or resource is None:
+            raise NotImplementedRule(
+                f"{op.method.upper()} {op.path} is not create/read/list/update/delete: define "
+                f"`{_snake(op.operation_id)}` in sandbox/apis/{api.replace('-', '_')}/handlers.py"
+            )
+        ws = _ws(api)
+        kind = resource.kind(params)
+        body = params.get("body")
+        record_id = params.get(op.id_param) if op.id_param else None
+        if op.action == "list":
+            return json_response(models.listing(ws, resource, kind, params), op.status)
+        if op.action == "create":
+            result = models.create(ws, resource, kind, body if isinstance(body, dict) else {})
+        elif op.action == "read":
+            result = models.read(ws, resource, kind, record_id)
+        elif op.action in ("update", "replace"):
+            result = models.update(ws, resource, kind, record_id, body if isinstance(body, dict) else {},
+                                   replace=op.action == "replace")
+        else:
+            result = models.delete(ws, resource, kind, record_id)
+            if op.status == 204:
+                return empty_response(204)
+        return json_response(models.shaped(resource.item, result), op.status)
+
+    handler.__name__ = handler.__qualname__ = _snake(op.operation_id)
+    return handler
+
+
+def handlers_for(api: str, spec_file: str) -> Callable[[str], Handler]:
+    """A module `__getattr__`: snake_case operationId -> the generic handler of that operation."""
+
+    @functools.cache
+    def by_name() -> dict[str, Operation]:
+        return {_snake(op.operation_id): op for op in operations_of(spec_file).values()}
+
+    @functools.cache
+    def lookup(name: str) -> Handler:
+        if name.startswith("__") or name not in by_name():
+            raise AttributeError(name)
+        return make_handler(api, by_name()[name])
+
+    return lookup
+

@@ -1,0 +1,144 @@
+"""The generic stateful behaviour of a spec's resources: create, read, list, update, delete, each in
+the tenant's own collection of the store, with the sandbox's clock and deterministic ids.
+
+Models decide; `handlers.py` translates HTTP. A scaffolded API's hand-written rules replace one of
+these per operation (a handler of the same name in its own `handlers.py`) and may call them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sandbox.apis.generic.resources import Pagination, Resource, Shape, normal
+from sandbox.core.errors import NotFound, ValidationFailed
+from sandbox.core.pagination import decode_cursor, encode_cursor
+from sandbox.core.workspace import Workspace
+
+
+def new_id(ws: Workspace, resource: Resource, kind: str) -> str | int:
+    moment, _ = ws.now()
+    if resource.id_style == "uuid":
+        return ws.ids.uuid4()
+    if resource.id_style == "integer":
+        return ws.store.next_count(f"ids:{ws.api}:{ws.tenant}:{kind}")
+    return ws.ids.new(resource.singular, moment)
+
+
+def _writable(resource: Resource, body: Mapping[str, Any] | None) -> dict[str, Any]:
+    owned = {resource.id_field, resource.created_field, resource.updated_field, *resource.read_only}
+    return {name: value for name, value in (body or {}).items() if name not in owned}
+
+
+def create(ws: Workspace, resource: Resource, kind: str, body: Mapping[str, Any] | None) -> dict[str, Any]:
+    _, now = ws.now()
+    record: dict[str, Any] = {resource.id_field: new_id(ws, resource, kind), **_writable(resource, body)}
+    for stamp in (resource.created_field, resource.updated_field):
+        if stamp:
+            record[stamp] = now
+    ws.collection(kind).insert(str(record[resource.id_field]), now, record)
+    return record
+
+
+def read(ws: Workspace, resource: Resource, kind: str, record_id: Any) -> dict[str, Any]:
+    record = ws.collection(kind).get(str(record_id))
+    if record is None:
+        raise NotFound(f"No {resource.singular} with id {record_id}")
+    return record
+
+
+def update(ws: Workspace, resource: Resource, kind: str, record_id: Any, body: Mapping[str, Any] | None,
+           *, replace: bool = False) -> dict[str, Any]:
+    """PATCH merges the body's fields into the record; PUT replaces them (the server's own fields stay)."""
+    record = read(ws, resource, kind, record_id)
+    kept = {name: record[name] for name in (resource.id_field, resource.created_field) if name and name in record}
+    record = {**kept, **_writable(resource, body)} if replace else {**record, **_writable(resource, body)}
+    if resource.updated_field:
+        record[resource.updated_field] = ws.now()[1]
+    ws.collection(kind).replace(str(record_id), record)
+    return record
+
+
+def delete(ws: Workspace, resource: Resource, kind: str, record_id: Any) -> dict[str, Any]:
+    record = read(ws, resource, kind, record_id)
+    ws.collection(kind).delete(str(record_id))
+    return record
+
+
+def _int(value: Any, name: str, default: int, low: int, high: int | None = None) -> int:
+    """A paging number from the query: declared ones arrive typed, undeclared ones as text."""
+    if value is None or value == "" or value == []:
+        return default
+    if isinstance(value, list):
+        value = value[-1]
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed(f"{name} must be an integer", field=name) from None
+    if number < low or (high is not None and number > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValidationFailed(f"{name} must be {bound}", field=name)
+    return number
+
+
+def listing(ws: Workspace, resource: Resource, kind: str, query: Mapping[str, Any]) -> Any:
+    """One page, newest first, in the spec's list shape with the pagination facts it declares."""
+    paging: Pagination = resource.pagination
+    limit = _int(query.get(paging.limit), paging.limit, paging.default_limit, 1, paging.max_limit)
+    collection = ws.collection(kind)
+    facts: dict[str, Any] = {"limit": limit}
+    position = query.get(paging.position)
+    if isinstance(position, list):
+        position = position[-1] if position else None
+    if paging.style == "cursor":
+        before = decode_cursor(str(position), ws.api, ws.tenant, kind, field=paging.position) if position else None
+        page = collection.page(before_seq=before, limit=limit)
+        items = page.items
+        cursor = encode_cursor(ws.api, ws.tenant, kind, page.next_seq) if page.next_seq is not None else None
+        facts.update(has_more=cursor is not None, next_cursor=cursor, cursor=cursor, next=cursor)
+    else:
+        if paging.style == "page":
+            number = _int(position, paging.position, 1, 1)
+            offset = (number - 1) * limit
+            facts.update(page=number)
+        else:
+            offset = _int(position, paging.position, 0, 0)
+            facts.update(offset=offset)
+        items, total = collection.offset_page(offset=offset, limit=limit)
+        facts.update(total=total, count=total, has_more=offset + len(items) < total,
+                     pages=max(1, -(-total // limit)))
+        if paging.style == "page":
+            facts.update(next_page=facts["page"] + 1 if facts["has_more"] else None)
+    return shaped(resource.listing, items, facts)
+
+
+#: the declared property names a pagination fact fills (lower-case, without `_` and `-`)
+_FACTS = {
+    "hasmore": "has_more", "hasnext": "has_more", "nextcursor": "next_cursor", "cursor": "cursor", "next": "next",
+    "total": "total", "totalcount": "total", "count": "count", "totalitems": "total", "page": "page",
+    "limit": "limit", "perpage": "limit", "pagesize": "limit", "offset": "offset", "pages": "pages",
+    "totalpages": "pages", "nextpage": "next_page",
+}
+
+
+def _fill(properties: Mapping[str, Any], facts: Mapping[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for name, schema in properties.items():
+        fact = _FACTS.get(normal(name))
+        if fact is not None and fact in facts:
+            body[name] = facts[fact]
+        elif isinstance(schema, dict) and isinstance(schema.get("properties"), dict):  # `pagination: {...}`
+            nested = _fill(schema["properties"], facts)
+            if nested:
+                body[name] = nested
+    return body
+
+
+def shaped(shape: Shape, payload: Any, facts: Mapping[str, Any] | None = None) -> Any:
+    """`payload` bare or under the shape's key, with the pagination facts its other properties name."""
+    if shape.key is None:
+        return payload
+    if not shape.properties:  # no declared shape: the default list envelope
+        return {shape.key: payload, **({"has_more": facts["has_more"], "next_cursor": facts.get("next_cursor")}
+                                       if facts else {})}
+    extra = _fill({k: v for k, v in shape.properties.items() if k != shape.key}, facts or {})
+    return {shape.key: payload, **extra}
