@@ -225,7 +225,7 @@ def files(p: Plan) -> dict[str, str]:
     if create_op is not None:
         op_spec = p.spec["paths"][create_op.path][create_op.method]
         content = (resolve(p.spec, op_spec.get("requestBody")) or {}).get("content") or {}
-        media = next((v for k, v in content.items() if "json" in k), {})
+        media: dict[str, Any] = next((v for k, v in content.items() if "json" in k), {})
         body = example_body(p.spec, media.get("schema")) if media else {}
         if not isinstance(body, dict):
             body = {}

@@ -1,0 +1,287 @@
+"""`lead-sandbox scaffold`: a sixth API from a small spec, into a copy of this checkout, then served by a
+real `serve --api widgets` process and driven over HTTP: auth, create, read, list with pagination,
+update, delete, tenant isolation and errors in the default shape. No hand-written model code is involved."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from sandbox.cli import main
+from sandbox.serving import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+WIDGETS = """
+openapi: 3.1.0
+info: {title: Widgets API, version: 1.0.0}
+servers: [{url: "https://api.widgets.example/v1"}]
+components:
+  securitySchemes:
+    bearerAuth: {type: http, scheme: bearer}
+  schemas:
+    Widget:
+      type: object
+      additionalProperties: false
+      required: [id, name, size, created_at]
+      properties:
+        id: {type: string, readOnly: true}
+        name: {type: string, minLength: 1, example: Sprocket}
+        size: {type: integer, minimum: 1, example: 3}
+        color: {type: string, enum: [red, green, blue]}
+        created_at: {type: string, format: date-time, readOnly: true}
+        updated_at: {type: string, format: date-time, readOnly: true}
+    WidgetInput:
+      type: object
+      additionalProperties: false
+      required: [name, size]
+      properties:
+        name: {type: string, minLength: 1, example: Sprocket}
+        size: {type: integer, minimum: 1, example: 3}
+        color: {type: string, enum: [red, green, blue]}
+    WidgetList:
+      type: object
+      additionalProperties: false
+      required: [data, has_more, next_cursor]
+      properties:
+        data: {type: array, items: {$ref: "#/components/schemas/Widget"}}
+        has_more: {type: boolean}
+        next_cursor: {type: [string, "null"]}
+security: [{bearerAuth: []}]
+paths:
+  /widgets:
+    get:
+      operationId: listWidgets
+      parameters:
+        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 50, default: 10}}
+        - {name: cursor, in: query, schema: {type: string}}
+      responses:
+        "200": {description: A page, content: {application/json: {schema: {$ref: "#/components/schemas/WidgetList"}}}}
+    post:
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/WidgetInput"}}}}
+      responses:
+        "201": {description: Created, content: {application/json: {schema: {$ref: "#/components/schemas/Widget"}}}}
+  /widgets/{widget_id}:
+    parameters:
+      - {name: widget_id, in: path, required: true, schema: {type: string}}
+    get:
+      operationId: getWidget
+      responses:
+        "200": {description: One, content: {application/json: {schema: {$ref: "#/components/schemas/Widget"}}}}
+    patch:
+      operationId: updateWidget
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              properties:
+                name: {type: string, minLength: 1}
+                size: {type: integer, minimum: 1}
+                color: {type: string, enum: [red, green, blue]}
+      responses:
+        "200": {description: Updated, content: {application/json: {schema: {$ref: "#/components/schemas/Widget"}}}}
+    delete:
+      operationId: deleteWidget
+      responses:
+        "204": {description: Deleted}
+"""
+
+
+def _checkout_copy(target: Path) -> Path:
+    """The parts of this checkout `serve` needs, laid out as the editable install maps them: the copy's
+    `sandbox/` comes first on PYTHONPATH, and its openapi/, fixtures/ and contracts/ are reached as
+    `sandbox.openapi`, `sandbox.fixtures` and `sandbox.contracts` through links."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for folder in ("sandbox", "openapi", "fixtures", "contracts"):
+        shutil.copytree(ROOT / folder, target / folder, ignore=ignore)
+    (target / "tests").mkdir()
+    for folder in ("openapi", "fixtures", "contracts"):
+        (target / "sandbox" / folder).symlink_to(target / folder, target_is_directory=True)
+    return target
+
+
+def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sandbox", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("scaffold")
+    checkout = _checkout_copy(base / "checkout")
+    spec = base / "widgets.yaml"
+    spec.write_text(WIDGETS, encoding="utf-8")
+    result = _run("scaffold", "widgets", "--spec", str(spec), "--into", str(checkout), cwd=base)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return checkout
+
+
+@pytest.fixture(scope="module")
+def widgets(scaffolded: Path) -> Iterator[str]:
+    """`serve --api widgets` from the scaffolded copy, as a real process on a 127.0.0.1 port."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(scaffolded), "LEAD_SANDBOX_WEBHOOK_HOSTS": "loopback",
+           "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "serve", "--api", "widgets", "--port", str(port), "--db", "memory",
+         "--quiet", "--validate-responses"],
+        cwd=scaffolded, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output: list[str] = []
+    assert process.stdout is not None
+    deadline = time.monotonic() + 120  # start-up on a busy machine; not a timed assertion
+    for line in process.stdout:
+        output.append(line)
+        if line.startswith("ready on ") or time.monotonic() > deadline:
+            break
+    try:
+        assert output and output[-1].startswith("ready on "), "".join(output)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _keys(scaffolded: Path) -> tuple[str, str]:
+    tenants = yaml.safe_load((scaffolded / "fixtures" / "widgets.yaml").read_text())["tenants"]
+    return tenants[0]["keys"][0]["key"], tenants[1]["keys"][0]["key"]
+
+
+def test_scaffold_writes_spec_package_fixture_and_tests(scaffolded: Path) -> None:
+    for relative in ("openapi/widgets.yaml", "sandbox/apis/widgets/__init__.py", "sandbox/apis/widgets/handlers.py",
+                     "fixtures/widgets.yaml", "tests/apis/widgets/test_widgets.py"):
+        assert (scaffolded / relative).is_file(), relative
+    spec = yaml.safe_load((scaffolded / "openapi" / "widgets.yaml").read_text())
+    assert spec["paths"]["/widgets"]["post"]["operationId"] == "createWidgets"  # named: the resolver needs one
+    fixture = yaml.safe_load((scaffolded / "fixtures" / "widgets.yaml").read_text())
+    assert [t["slug"] for t in fixture["tenants"]] == ["acme", "globex"]
+    assert _keys(scaffolded)[0].startswith("widgets_test_acme_")
+    stubs = (scaffolded / "tests" / "apis" / "widgets" / "test_widgets.py").read_text()
+    assert _keys(scaffolded)[0] in stubs and "assert" in stubs
+
+
+def test_scaffold_refuses_to_overwrite_an_existing_api(scaffolded: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "widgets.yaml"
+    spec.write_text(WIDGETS, encoding="utf-8")
+    before = (scaffolded / "fixtures" / "widgets.yaml").read_text()
+    result = _run("scaffold", "widgets", "--spec", str(spec), "--into", str(scaffolded), cwd=tmp_path)
+    assert result.returncode != 0 and "already exists" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert (scaffolded / "fixtures" / "widgets.yaml").read_text() == before
+    refused = _run("scaffold", "hadar", "--spec", str(spec), "--into", str(scaffolded), cwd=tmp_path)
+    assert refused.returncode != 0 and "already exists" in refused.stderr
+
+
+def test_served_widgets_are_stateful_paged_and_tenant_isolated(widgets: str, scaffolded: Path) -> None:
+    key, other = _keys(scaffolded)
+    mine, theirs = {"Authorization": f"Bearer {key}"}, {"Authorization": f"Bearer {other}"}
+    with httpx.Client(base_url=widgets, timeout=30) as client:
+        refused = client.get("/widgets")
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "unauthorized"
+        assert client.get("/widgets", headers={"Authorization": "Bearer widgets_test_unknown_0000"}).status_code == 401
+
+        created = [client.post("/widgets", json={"name": f"w{n}", "size": n + 1}, headers=mine) for n in range(3)]
+        assert [r.status_code for r in created] == [201, 201, 201], created[-1].text
+        first = created[0].json()
+        assert first["id"].startswith("widget_") and first["name"] == "w0" and "created_at" in first
+
+        fetched = client.get(f"/widgets/{first['id']}", headers=mine)
+        assert fetched.status_code == 200 and fetched.json() == first
+
+        page = client.get("/widgets", params={"limit": 2}, headers=mine)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        assert [w["name"] for w in body["data"]] == ["w2", "w1"] and body["has_more"] is True
+        rest = client.get("/widgets", params={"limit": 2, "cursor": body["next_cursor"]}, headers=mine).json()
+        assert [w["name"] for w in rest["data"]] == ["w0"] and rest["has_more"] is False and rest["next_cursor"] is None
+
+        # tenant isolation: the other tenant sees nothing, cannot read it, cannot follow its cursor
+        assert client.get("/widgets", headers=theirs).json()["data"] == []
+        assert client.get(f"/widgets/{first['id']}", headers=theirs).status_code == 404
+        foreign = client.get("/widgets", params={"cursor": body["next_cursor"]}, headers=theirs)
+        assert foreign.status_code == 400 and foreign.json()["error"]["field"] == "cursor"
+
+        updated = client.patch(f"/widgets/{first['id']}", json={"color": "red"}, headers=mine)
+        assert updated.status_code == 200, updated.text
+        assert updated.json()["color"] == "red" and updated.json()["name"] == "w0"
+        assert client.get(f"/widgets/{first['id']}", headers=mine).json()["color"] == "red"
+
+        deleted = client.delete(f"/widgets/{first['id']}", headers=mine)
+        assert deleted.status_code == 204 and deleted.content == b""
+        gone = client.get(f"/widgets/{first['id']}", headers=mine)
+        assert gone.status_code == 404
+        assert gone.json() == {"error": {"code": "not_found", "message": f"No widget with id {first['id']}"}}
+
+
+def test_served_widgets_answer_bad_input_in_the_default_error_shape(widgets: str, scaffolded: Path) -> None:
+    headers = {"Authorization": f"Bearer {_keys(scaffolded)[0]}"}
+    with httpx.Client(base_url=widgets, timeout=30) as client:
+        bad = [
+            client.post("/widgets", json={"name": "", "size": 0}, headers=headers),
+            client.post("/widgets", json={"size": 1}, headers=headers),
+            client.post("/widgets", content=b"{not json", headers={**headers, "Content-Type": "application/json"}),
+            client.get("/widgets", params={"limit": "many"}, headers=headers),
+            client.get("/widgets", params={"cursor": "not-a-cursor"}, headers=headers),
+        ]
+        for response in bad:
+            assert response.status_code == 400, response.text
+            error = response.json()["error"]
+            assert error["code"] == "invalid_request" and error["message"]
+        assert bad[0].json()["error"]["field"] == "name"
+        live = client.get("/widgets", headers={"Authorization": "Bearer widgets_live_0123456789"})
+        assert live.status_code == 401 and "test keys" in live.json()["error"]["message"]
+
+
+def test_scaffolded_test_stubs_pass(scaffolded: Path) -> None:
+    """The stubs the scaffold writes really drive the API (and fail when it misbehaves)."""
+    env = {**os.environ, "PYTHONPATH": str(scaffolded)}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/apis/widgets/test_widgets.py"],
+        cwd=scaffolded, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "4 passed" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("openapi: 3.1.0\ninfo: {title: x}\npaths: {}\n", "not a valid OpenAPI document"),
+        ("openapi: [\n", "is not YAML or JSON"),
+        ("just: a mapping\n", "not an OpenAPI document"),
+        ("openapi: 3.1.0\ninfo: {title: x, version: '1'}\npaths:\n  /things:\n    get:\n"
+         "      responses: {'200': {description: ok}}\n", "no security scheme"),
+    ],
+)
+def test_bad_spec_is_one_line_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 text: str, expected: str) -> None:
+    (tmp_path / "sandbox" / "apis").mkdir(parents=True)
+    (tmp_path / "openapi").mkdir()
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(text, encoding="utf-8")
+    assert main(["scaffold", "things", "--spec", str(spec), "--into", str(tmp_path)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and expected in err and "Traceback" not in err, err
+    assert not (tmp_path / "openapi" / "things.yaml").exists() and not (tmp_path / "sandbox" / "apis" / "things").exists()
+
+
+def test_missing_spec_and_bad_name_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "sandbox" / "apis").mkdir(parents=True)
+    (tmp_path / "openapi").mkdir()
+    assert main(["scaffold", "things", "--spec", str(tmp_path / "absent.yaml"), "--into", str(tmp_path)]) != 0
+    assert "cannot read" in capsys.readouterr().err
+    assert main(["scaffold", "Bad_Name", "--spec", str(tmp_path / "absent.yaml"), "--into", str(tmp_path)]) != 0
+    assert "bad API name" in capsys.readouterr().err
