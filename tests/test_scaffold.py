@@ -262,8 +262,8 @@ def test_scaffolded_test_stubs_pass(scaffolded: Path) -> None:
         ("openapi: 3.1.0\ninfo: {title: x}\npaths: {}\n", "not a valid OpenAPI document"),
         ("openapi: [\n", "is not YAML or JSON"),
         ("just: a mapping\n", "not an OpenAPI document"),
-        ("openapi: 3.1.0\ninfo: {title: x, version: '1'}\npaths:\n  /things:\n    get:\n"
-         "      responses: {'200': {description: ok}}\n", "no security scheme"),
+        (("openapi: 3.1.0\ninfo: {title: x, version: '1'}\npaths:\n  /things:\n    get:\n"
+          "      responses: {'200': {description: ok}}\n"), "no security scheme"),
     ],
 )
 def test_bad_spec_is_one_line_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
