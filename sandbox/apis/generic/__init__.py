@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from sandbox.apis.base import ApiDefinition, KeyAuth
+from sandbox.core.definition import ApiDefinition, KeyAuth
 from sandbox.apis.generic.errors import render
 
 
