@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
-from urllib.parse import urlsplit
 
 from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.contracts.vendors import VENDORS, Conventions
 
 from sandbox.config import SPEC_DIR, Config
+from sandbox.core.loopback import is_loopback_url
 
 KEY_ENV = "LEAD_SANDBOX_KEY"
 OTHER_KEY_ENV = "LEAD_SANDBOX_OTHER_KEY"
@@ -50,18 +49,8 @@ class ContractOptions:
     extra_args: tuple[str, ...] = field(default_factory=tuple)
 
 
-def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost" or host.endswith((".localhost", ".localtest.me")):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def guard(conv: Conventions, base_url: str, *keys: str | None) -> None:
-    if is_loopback(base_url):
+    if is_loopback_url(base_url):
         return
     for key in keys:
         if key and key.startswith(conv.live_prefixes):
@@ -131,7 +120,7 @@ def run_contract(
     if options.base_url is not None:
         guard(conv, options.base_url, key, other)
         check_reachable(options.base_url)
-        if other is None and is_loopback(options.base_url):
+        if other is None and is_loopback_url(options.base_url):
             other = default_other  # a local sandbox (`make serve`) has the fixture tenants
         return _schemathesis(conv, options, options.base_url.rstrip("/"), key, other, output)
     config = sandbox_config or Config(

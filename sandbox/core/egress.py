@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from sandbox.core.loopback import is_localhost_name
+
 if TYPE_CHECKING:  # httpx is imported when a webhook is sent, not when the command line reads its options
     import httpx
 
@@ -56,10 +58,6 @@ def parse_policy(value: str | None) -> str:
     if policy not in POLICIES:
         raise ValueError(f"webhook hosts must be one of {', '.join(POLICIES)}, got {value!r}")
     return policy
-
-
-def _is_localhost_name(host: str) -> bool:
-    return host == "localhost" or host.endswith(".localhost")
 
 
 def check_address(address: IPAddress, policy: str) -> None:
@@ -108,7 +106,7 @@ async def resolve(url: httpx.URL, policy: str) -> IPAddress:
         return ipaddress.ip_address(host)
     except ValueError:
         pass
-    if _is_localhost_name(host):
+    if is_localhost_name(host):
         return ipaddress.ip_address("127.0.0.1")
     if policy == "loopback":  # no lookup at all: under this policy nothing may leave the machine, DNS included
         raise EgressRefused(f"{host} is not a loopback name; this sandbox delivers webhooks to loopback only")

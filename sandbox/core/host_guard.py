@@ -8,12 +8,12 @@ shows in `Host`. curl and scripts send no `Origin` and a loopback `Host`, so the
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from sandbox.core.loopback import is_loopback_name
+
 CONTROL_PREFIX = "/_sandbox"
-_LOCAL_SUFFIXES = (".localhost", ".localtest.me")
 _ANY_ADDRESS = frozenset({"0.0.0.0", "::", ""})
 
 
@@ -30,16 +30,6 @@ def split_host(value: str) -> tuple[str, str]:
         return name, rest.removeprefix(":")
     name, _, port = value.partition(":") if value.count(":") == 1 else (value, "", "")
     return name.rstrip("."), port
-
-
-def is_loopback_name(name: str) -> bool:
-    """127.0.0.0/8, ::1, `localhost`, `*.localhost` (RFC 6761) and `*.localtest.me` (public DNS -> 127.0.0.1)."""
-    if name in ("localhost", "localtest.me") or name.endswith(_LOCAL_SUFFIXES):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def _matches(name: str, patterns: Iterable[str]) -> bool:

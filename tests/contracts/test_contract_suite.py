@@ -11,13 +11,14 @@ from xml.etree import ElementTree
 
 import orjson
 import pytest
-from sandbox.contracts.runner import ContractOptions, UnsafeTarget, guard, is_loopback, run_contract
+from sandbox.contracts.runner import ContractOptions, UnsafeTarget, guard, run_contract
 from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.contracts.vendors import VENDORS
 
 from sandbox.app import create_app
 from sandbox.cli import main
 from sandbox.config import Config
+from sandbox.core.loopback import is_loopback_url
 from sandbox.spec import load_spec
 
 
@@ -121,7 +122,7 @@ def test_contract__guard_allows_test_keys_and_loopback() -> None:
     conv = VENDORS["hadar"]
     guard(conv, "https://staging.example/v1", "hdr_test_abcdefgh")
     guard(conv, "http://127.0.0.1:4010/v1", "hdr_live_abcdefgh")
-    assert is_loopback("http://acme.localtest.me:4010/api")
+    assert is_loopback_url("http://acme.localtest.me:4010/api")
     with pytest.raises(UnsafeTarget):
         guard(conv, "https://staging.example/v1", "hdr_test_ok", "hdr_live_other")
 
