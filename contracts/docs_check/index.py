@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import jsonschema_rs
 from sandbox.contracts.vendors import Conventions
 
+from sandbox.core.routes import parameters_in, route_pattern
 from sandbox.spec import load_spec
 
 
@@ -22,10 +23,8 @@ class SpecIndex:
         self.bases = self._bases()
         self.routes: list[tuple[re.Pattern[str], str, dict[str, Any]]] = []
         for template, item in self.spec["paths"].items():
-            pattern = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "/?$")
-            self.routes.append((pattern, template, item))
-        # literal paths before templates (/leads/webhook before /leads/{id})
-        self.routes.sort(key=lambda route: route[0].pattern.count("[^/]+"))
+            self.routes.append((route_pattern(template, trailing_slash=True), template, item))
+        self.routes.sort(key=lambda route: parameters_in(route[0]))
         #: operation summaries (and webhook summaries): pages that name operations by heading only
         self.summaries: list[tuple[str, str | None, str | None, dict[str, Any]]] = []
         for template, item in self.spec["paths"].items():
