@@ -9,9 +9,9 @@ from typing import Any
 from starlette.responses import Response
 
 from sandbox import tenants
-from sandbox.core.definition import ApiDefinition
 from sandbox.core import webhooks
 from sandbox.core.clock import StoredClock, parse_iso
+from sandbox.core.definition import ApiDefinition
 from sandbox.core.errors import NotFound, ValidationFailed
 from sandbox.core.keys import new_secret
 from sandbox.core.store import FaultRecord
@@ -282,26 +282,21 @@ async def trigger_event(body: dict[str, Any]) -> Response:
     return _ok(event, 201)
 
 
-async def hadar_whatsapp_inbound(body: dict[str, Any]) -> Response:
-    from sandbox.apis.hadar import whatsapp
-    from sandbox.apis.hadar.events import workspace_for
-
-    _api("hadar")
-    _tenant("hadar", body["tenant"])
-    message = whatsapp.receive(workspace_for(_rt(), body["tenant"]), body["lead_id"], body.get("text") or "Hi!")
+async def _simulate(api_name: str, simulation: str, body: dict[str, Any]) -> Response:
+    """A vendor-side happening the vendor's package simulates (`ApiDefinition.simulations`), for one tenant."""
+    api = _api(api_name)
+    _tenant(api.name, body["tenant"])
+    made = api.simulations[simulation](_rt(), body["tenant"], body)
     await _run_due()
-    return _ok(message, 201)
+    return _ok(made, 201)
+
+
+async def hadar_whatsapp_inbound(body: dict[str, Any]) -> Response:
+    return await _simulate("hadar", "whatsapp.inbound", body)
 
 
 async def hadar_whatsapp_opt_out(body: dict[str, Any]) -> Response:
-    from sandbox.apis.hadar import whatsapp
-    from sandbox.apis.hadar.events import workspace_for
-
-    _api("hadar")
-    _tenant("hadar", body["tenant"])
-    record = whatsapp.opt_out(workspace_for(_rt(), body["tenant"]), body["lead_id"])
-    await _run_due()
-    return _ok(record, 201)
+    return await _simulate("hadar", "whatsapp.opt_out", body)
 
 
 # --- faults -----------------------------------------------------------------------------------------

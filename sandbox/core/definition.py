@@ -78,6 +78,10 @@ class ApiDefinition:
     jobs: Mapping[str, JobHandler] = field(default_factory=dict)
     #: event type -> `stripe trigger`-like function (runtime, tenant) -> the published event
     triggers: Mapping[str, Callable[..., dict[str, Any]]] = field(default_factory=dict)
+    #: name -> what the vendor's side does that its API has no operation for (a lead writing on WhatsApp):
+    #: (runtime, tenant, request body) -> the record made. The control plane serves each under
+    #: /_sandbox/<api>/... (openapi/sandbox.yaml), so it needs no import of the vendor's package.
+    simulations: Mapping[str, Callable[..., dict[str, Any]]] = field(default_factory=dict)
     #: called when an app starts and after a reset (e.g. schedule recurring jobs)
     on_start: Callable[..., None] | None = None
     #: the tenant comes from the request (Host `<slug>.localtest.me`, or a path segment), not from the key;

@@ -330,3 +330,23 @@ def test_deliveries_lists_every_tenants_deliveries_with_api_and_tenant(server, c
 
     only_palm = control.get("/deliveries", params={"api": "hadar", "tenant": PALM}).json()["data"]
     assert [d["tenant"] for d in only_palm] == [PALM]
+
+
+# --- vendor simulations ------------------------------------------------------------------------------
+def test_vendor_simulations__come_from_the_vendors_definition():
+    """The control plane serves what a vendor's package declares (`ApiDefinition.simulations`)."""
+    assert set(registry()["hadar"].simulations) == {"whatsapp.inbound", "whatsapp.opt_out"}
+    assert not any(api.simulations for name, api in registry().items() if name != "hadar")
+
+
+def test_vendor_simulations__of_an_api_not_served_are_404_naming_it():
+    with running_sandbox(Config(db="memory", apis=("leaditio",))) as origin:
+        response = httpx.post(origin + "/_sandbox/hadar/whatsapp/inbound", json={"tenant": MARINA, "lead_id": "lead_1"})
+    error = neutral_error(response, 404, "not_found")
+    assert "No API 'hadar'" in error["message"]
+
+
+def test_vendor_simulations__of_an_unknown_tenant_are_404(control):
+    response = control.post("/hadar/whatsapp/opt-out", json={"tenant": "no-such-tenant", "lead_id": "lead_1"})
+    error = neutral_error(response, 404, "not_found")
+    assert "no-such-tenant" in error["message"]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from sandbox.core.definition import ApiDefinition, KeyAuth, lazy
 from sandbox.apis.hadar.errors import render
 from sandbox.apis.hadar.events import STYLE
+from sandbox.apis.hadar.simulations import SIMULATIONS
 from sandbox.apis.hadar.triggers import TRIGGERS
+from sandbox.core.definition import ApiDefinition, KeyAuth, lazy
 
 API = ApiDefinition(
     name="hadar",
@@ -39,6 +40,7 @@ API = ApiDefinition(
         "hadar.booking.complete": lazy("sandbox.apis.hadar.models:complete_booking_job"),
     },
     triggers=TRIGGERS,
+    simulations=SIMULATIONS,
     # "The unversioned alias /api/* exists for the dashboard only — do not rely on it from integrations."
     unserved=(
         ("/hadar/api",),
