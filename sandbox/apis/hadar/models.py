@@ -129,12 +129,22 @@ def score_lead(lead: dict[str, Any]) -> int:
 LEAD_FIELDS = ("phone", "email", "budget_aed", "bedrooms", "area", "handover_horizon", "assigned_to", "notes")
 
 
+def lead_name(raw: str) -> str:
+    """The name without surrounding whitespace. The spec's `pattern: "\\S"` is checked with the Unicode
+    definition of whitespace, Python's `strip()` also removes the ASCII separators U+001C-U+001F: a name of
+    only those passes the schema but would be stored blank, so it is refused here."""
+    name = raw.strip()
+    if not name:
+        raise ValidationFailed("lead.name must contain at least one visible character", field="lead.name")
+    return name
+
+
 def create_lead(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
     moment, now = ws.now()
     utm = body.get("utm")
     lead: dict[str, Any] = {
         "id": ws.ids.new("lead", moment),
-        "name": body["name"].strip(),
+        "name": lead_name(body["name"]),
         "phone": None,
         "email": None,
         "source": normalise_source(body.get("source") or (utm or {}).get("source")),
@@ -170,7 +180,7 @@ def update_lead(ws: Workspace, lead_id: str, patch: dict[str, Any]) -> dict[str,
     for name, value in patch.items():
         lead[name] = normalise_source(value) if name == "source" else value
     if isinstance(lead.get("name"), str):
-        lead["name"] = lead["name"].strip()
+        lead["name"] = lead_name(lead["name"])
     if not lead.get("phone") and not lead.get("email"):
         raise ValidationFailed("a lead must keep at least one of lead.phone or lead.email", field="lead.phone")
     lead["score"] = score_lead(lead)

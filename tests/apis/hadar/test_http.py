@@ -86,6 +86,17 @@ def test_validation_error__bad_email_names_lead_email(client):
     assert error["field"] == "lead.email"
 
 
+@pytest.mark.parametrize("name", ["\x1c", " \x1f\x1e ", "\x1d\t"])
+def test_validation_error__name_of_only_separators_is_refused_not_stored_blank(client, name):
+    """U+001C-U+001F pass the spec's `\\S` (not Unicode whitespace) but Python's strip() removes them."""
+    error = assert_error(client.post("/leads", json={"name": name, "phone": "+971500000002"}), 400, "validation_error")
+    assert error["field"] == "lead.name"
+    lead = create_lead(client)
+    error = assert_error(client.patch(f"/leads/{lead['id']}", json={"name": name}), 400, "validation_error")
+    assert error["field"] == "lead.name"
+    assert client.get(f"/leads/{lead['id']}").json()["data"]["name"] == lead["name"]
+
+
 def test_validation_error__garbage_cursor_names_field_cursor(client):
     error = assert_error(
         client.get("/leads", params={"cursor": "garbage"}), 400, "validation_error", "cursor"
