@@ -15,7 +15,6 @@ from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
-from connexion.security import NO_VALUE, AbstractSecurityHandler
 
 from sandbox import spec as specs
 from sandbox.apis import registry
@@ -25,10 +24,10 @@ from sandbox.console import ConsoleLog
 from sandbox.control import API as CONTROL_PLANE
 from sandbox.core.clock import Clock
 from sandbox.core.errors import SandboxError
+from sandbox.http.connexion_fence import FencedApp, check_connexion_version, middleware_stack
 from sandbox.http.docs import SwaggerDocsMiddleware
 from sandbox.http.errors import connexion_handler
 from sandbox.http.journal import JournalMiddleware
-from sandbox.http.lean_app import LeanAsyncApp
 from sandbox.http.middleware import EdgeMiddleware, GateMiddleware, IdempotencyMiddleware
 from sandbox.http.write_unit import transactional
 from sandbox.inspector import catalog
@@ -37,22 +36,6 @@ from sandbox.runtime import Mount, Runtime, mount_for
 from sandbox.seeding import ensure_seeded
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
-
-
-class ScopePrincipal(AbstractSecurityHandler):
-    """Connexion's security step, reduced to reading what `GateMiddleware` already verified.
-
-    The gate runs first so that errors use each vendor's codes (`unauthorized` vs `invalid_api_key`)
-    and so rate limits apply per key; Connexion then only sees the resolved principal."""
-
-    def get_fn(self, security_scheme: dict[str, Any], required_scopes: Any) -> Any:
-        async def verify(request: Any) -> Any:
-            principal = request.scope.get("state", {}).get("principal")
-            if principal is None:
-                return NO_VALUE
-            return {"sub": principal.tenant, "principal": principal}
-
-        return verify
 
 
 def _resolver(api: ApiDefinition) -> Resolver:
@@ -68,6 +51,7 @@ def _resolver(api: ApiDefinition) -> Resolver:
 
 
 def create_app(config: Config | None = None, *, clock: Clock | None = None) -> AsyncApp:
+    check_connexion_version()  # before anything is opened or seeded
     config = config or Config()
     apis = registry(config.apis)
     apis["sandbox"] = CONTROL_PLANE  # /_sandbox, in every configuration
@@ -84,19 +68,12 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
         await runtime.worker.stop()
         await runtime.journal.stop()
 
-    app = LeanAsyncApp(
-        __name__,
-        lifespan=lifespan,
-        validator_map=specs.VALIDATOR_MAP,
-        security_map={"bearer": ScopePrincipal, "apiKey": ScopePrincipal},
-        validate_responses=config.validate_responses,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=True),
-    )
     loaded: dict[str, dict[str, Any]] = {}
+    bases: list[tuple[ApiDefinition, str]] = []
     for api in apis.values():
         spec = loaded[api.name] = specs.load_spec(api.spec_file)
         for base in api.bases(config.solo):
-            app.add_api(specs.load_spec(api.spec_file), base_path=base, name=base, resolver=_resolver(api))
+            bases.append((api, base))
             runtime.mounts.append(mount_for(base, api, spec))
             if api.tenant_from_host:
                 runtime.add_tenant_path(base)
@@ -107,20 +84,32 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
     docs_pages = catalog.docs_pages(runtime.catalog, loaded)
     runtime.mounts.sort(key=lambda mount: len(mount.prefix), reverse=True)
 
+    # In the order they wrap a request, each just before the named Connexion middleware (Connexion's
+    # `MiddlewarePosition`, composed by the fence into the `middlewares=[...]` list).
+    inserted: list[tuple[MiddlewarePosition, type, dict[str, Any]]] = []
     if config.journal:  # outermost: it times and records what the layers below answered
         if config.console_log is not None:
             runtime.journal.listeners.append(ConsoleLog(config.console_log))
-        app.add_middleware(
-            JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime,
-            skip_prefixes=tuple(docs_pages),
-        )
-    app.add_middleware(EdgeMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime)
-    app.add_middleware(SwaggerDocsMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, pages=docs_pages)
-    app.add_middleware(InspectorMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, runtime=runtime)
-    app.add_middleware(GateMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, runtime=runtime)
-    # Before validation: a reused key with another payload is a conflict even when that payload is
-    # invalid; validation errors are exceptions, so they are never stored (Stripe's rule).
-    app.add_middleware(IdempotencyMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION, runtime=runtime)
+        inserted.append((MiddlewarePosition.BEFORE_EXCEPTION, JournalMiddleware,
+                         {"runtime": runtime, "skip_prefixes": tuple(docs_pages)}))
+    inserted += [
+        (MiddlewarePosition.BEFORE_EXCEPTION, EdgeMiddleware, {"runtime": runtime}),
+        (MiddlewarePosition.BEFORE_SWAGGER, SwaggerDocsMiddleware, {"pages": docs_pages}),
+        (MiddlewarePosition.BEFORE_SWAGGER, InspectorMiddleware, {"runtime": runtime}),
+        (MiddlewarePosition.BEFORE_SECURITY, GateMiddleware, {"runtime": runtime}),
+        # Before validation: a reused key with another payload is a conflict even when that payload is
+        # invalid; validation errors are exceptions, so they are never stored (Stripe's rule).
+        (MiddlewarePosition.BEFORE_VALIDATION, IdempotencyMiddleware, {"runtime": runtime}),
+    ]
+    app = FencedApp(
+        __name__,
+        lifespan=lifespan,
+        middlewares=middleware_stack(inserted),
+        validate_responses=config.validate_responses,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=True),
+    )
+    for api, base in bases:
+        app.add_api(specs.load_spec(api.spec_file), base_path=base, name=base, resolver=_resolver(api))
 
     # Status handlers win over class handlers for HTTPExceptions, so register both kinds.
     for status in range(400, 600):

@@ -1,4 +1,4 @@
-"""What `sandbox.http.lean_app` builds once instead of per request must not change what a request gets:
+"""What the Connexion fence (`sandbox.http.connexion_fence`) builds once instead of per request must not change what a request gets:
 validation still runs on every request, every media type and charset is still judged, and the handler
 still sees the body the client sent."""
 

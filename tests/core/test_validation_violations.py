@@ -11,11 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-
 from sandbox.contracts.sandbox_server import running_sandbox
+
 from sandbox.config import Config
 from sandbox.core.errors import ValidationFailed, Violation
-from sandbox.spec import Body2020, Params2020, violations
+from sandbox.http.connexion_fence.validators import Body2020, Params2020
+from sandbox.spec import violations
 
 HADAR_KEY = "hdr_test_marina_growth_admin_4f9c2a7b"
 CRM_KEY = "ak_test_alnoor_professional_admin_7c2e91d4"

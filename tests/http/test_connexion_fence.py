@@ -1,0 +1,239 @@
+"""The Connexion fence (sandbox/http/connexion_fence/) fails loudly when an upgrade bypasses a seam.
+
+Every seam there relies on a private name of Connexion 3.3. If a release renamed one, nothing would
+raise: stock Draft-4 validation would quietly come back, or the per-request rebuilds would. So these
+tests check what the seams must achieve, not how: the version guard refuses an unchecked release, 3.1-only
+keywords are enforced over HTTP with the sandbox's own errors, the lean operation and the fenced
+validators are the ones in the running stack, and importing the sandbox changes nothing in Connexion."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from connexion.exceptions import InvalidSpecification
+from connexion.middleware import MiddlewarePosition
+from connexion.middleware.request_validation import RequestValidationOperation
+from connexion.resolver import Resolver
+from starlette.responses import JSONResponse
+
+from sandbox.app import create_app
+from sandbox.config import Config
+from sandbox.core.errors import SandboxError
+from sandbox.http.connexion_fence import FencedApp, UnsupportedConnexion, middleware_stack, version
+from sandbox.http.connexion_fence.lean_operation import LeanASGIApp, LeanOperation
+from sandbox.http.connexion_fence.validate_once import RequestValidation, ValidateOnce
+from sandbox.http.connexion_fence.validators import ResponseValidation
+from sandbox.http.errors import connexion_handler
+from sandbox.serving import serve_in_thread
+
+HADAR_KEY = "hdr_test_marina_growth_admin_4f9c2a7b"
+
+
+# --- the version guard ------------------------------------------------------------------------------
+def test_a_release_the_fence_was_not_written_against_is_refused_at_create_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(version, "installed_version", lambda: "3.4.0")
+    with pytest.raises(UnsupportedConnexion, match=r"Connexion 3\.4\.0 is installed.*written against Connexion 3\.3"):
+        create_app(Config(db="memory"))
+
+
+def test_the_installed_release_is_one_the_fence_declares() -> None:
+    installed = version.installed_version()
+    assert ".".join(installed.split(".")[:2]) in version.WRITTEN_FOR
+    version.check_connexion_version()  # does not raise
+
+
+def test_the_one_mirrored_upstream_method_is_unchanged() -> None:
+    # ValidateOnce.__call__ takes the steps of RequestValidationOperation.__call__ (not split into hooks
+    # upstream). A release that changes them must be read again before this digest is updated.
+    source = inspect.getsource(RequestValidationOperation.__call__).encode()
+    assert hashlib.sha256(source).hexdigest() == "af472716211911b942041310f56e3fef4c450a9010c1c1d4c1cab2d16b80e248"
+
+
+# --- 2020-12 validation over HTTP -------------------------------------------------------------------
+_SPEC_31: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "fence probe", "version": "1"},
+    "paths": {
+        "/things": {
+            "post": {
+                "operationId": "createThing",
+                "parameters": [
+                    {"name": "weight", "in": "query", "schema": {"type": "number", "exclusiveMinimum": 0}}
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["kind"],
+                                "properties": {
+                                    "kind": {"const": "lead"},
+                                    "size": {"type": "number", "exclusiveMinimum": 0},
+                                    "note": {"type": ["string", "null"]},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"201": {"description": "created"}},
+            }
+        }
+    },
+}
+
+
+async def _create_thing(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, status_code=201)
+
+
+@pytest.fixture(scope="module")
+def probe() -> Iterator[str]:
+    """A FencedApp alone, serving a 3.1 spec whose keywords Draft 4 would ignore or misread."""
+    app = FencedApp(__name__, middlewares=middleware_stack([]))
+    app.add_api(_SPEC_31, base_path="/probe", resolver=Resolver(function_resolver=lambda _: _create_thing))
+    app.add_error_handler(SandboxError, connexion_handler)
+    with serve_in_thread(app, lifespan="off") as origin:
+        yield origin
+
+
+def _post(origin: str, body: Any, query: str = "") -> httpx.Response:
+    with httpx.Client(base_url=origin, timeout=10, trust_env=False) as client:
+        return client.post(f"/probe/things{query}", json=body)
+
+
+def test_a_valid_body_reaches_the_handler_as_sent(probe: str) -> None:
+    response = _post(probe, {"kind": "lead", "size": 0.5, "note": None})
+    assert response.status_code == 201, response.text
+    assert response.json() == {"kind": "lead", "size": 0.5, "note": None}
+
+
+@pytest.mark.parametrize(
+    ("body", "query", "message"),
+    [
+        ({"kind": "deal"}, "", 'kind: "lead" was expected'),  # `const`: Draft 4 has no such keyword
+        ({"kind": "lead", "size": 0}, "", "size must be greater than 0"),  # numeric exclusiveMinimum (Draft 4: boolean)
+        ({"kind": "lead", "note": 5}, "", "note must be of type null or string"),
+        ({"kind": "lead"}, "?weight=0", "weight must be greater than 0"),  # the parameter validator too
+    ],
+)
+def test_a_3_1_keyword_is_enforced_with_the_sandboxs_own_error(
+    probe: str, body: dict[str, Any], query: str, message: str
+) -> None:
+    response = _post(probe, body, query)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"] == message
+
+
+def test_a_3_0_spec_still_gets_connexions_own_meta_schema_check() -> None:
+    app = FencedApp(__name__, middlewares=middleware_stack([]))
+    broken = {"openapi": "3.0.3", "info": {"title": "x", "version": "1"}, "paths": {"/x": {"get": {"responses": 5}}}}
+    with pytest.raises(InvalidSpecification):
+        app.add_api(broken)
+
+
+# --- the running stack --------------------------------------------------------------------------------
+def test_the_lean_operation_and_the_fenced_validators_are_what_serves_a_request() -> None:
+    app = create_app(Config(db="memory", validate_responses=True))
+    with serve_in_thread(app) as origin, httpx.Client(base_url=origin, timeout=10, trust_env=False) as client:
+        response = client.get("/hadar/v1/leads", headers={"Authorization": f"Bearer {HADAR_KEY}"})
+    assert response.status_code == 200, response.text
+    stack = list(app.middleware.middleware_stack or [])
+    names = [type(layer).__name__ for layer in stack]
+    # Ours in the order create_app composed them, around Connexion's own (outermost first).
+    expected_order = ["JournalMiddleware", "EdgeMiddleware", "ExceptionMiddleware", "SwaggerDocsMiddleware",
+                      "InspectorMiddleware", "SwaggerUIMiddleware", "RoutingMiddleware", "GateMiddleware",
+                      "SecurityMiddleware", "IdempotencyMiddleware", "RequestValidation", "ResponseValidation"]
+    assert [name for name in names if name in expected_order] == expected_order
+    assert any(isinstance(layer, RequestValidation) for layer in stack)
+    assert any(isinstance(layer, ResponseValidation) for layer in stack)
+    lean = next(layer for layer in stack if isinstance(layer, LeanASGIApp))
+    listed = [op for apis in lean.apis.values() for api in apis for op in api.operations.values()
+              if op.operation_id == "listLeads"]
+    assert listed and all(isinstance(op, LeanOperation) for op in listed)
+    assert any("fn" in vars(op) for op in listed), "the request did not go through LeanOperation.fn"
+    validation = next(layer for layer in stack if isinstance(layer, RequestValidation))
+    operations = [op for apis in validation.apis.values() for api in apis for op in api.operations.values()]
+    assert operations and all(isinstance(op, ValidateOnce) for op in operations)
+    assert MiddlewarePosition.BEFORE_VALIDATION.value is not RequestValidation  # Connexion's own class is untouched
+
+
+# --- importing the sandbox changes nothing in Connexion ----------------------------------------------
+_FINGERPRINT = r"""
+import json, sys
+from connexion import validators, security
+from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
+from connexion.decorators import StarletteDecorator
+from connexion.lifecycle import ConnexionRequest
+from connexion.middleware.main import ConnexionMiddleware
+from connexion.middleware.request_validation import RequestValidationMiddleware, RequestValidationOperation, RequestValidationAPI
+from connexion.middleware.response_validation import ResponseValidationMiddleware, ResponseValidationOperation, ResponseValidationAPI
+from connexion.spec import OpenAPISpecification, Specification
+
+def name(obj):
+    obj = getattr(obj, "__func__", obj)
+    if isinstance(obj, property):
+        obj = obj.fget
+    if isinstance(obj, dict):
+        return {key: name(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [name(value) for value in obj]
+    if hasattr(obj, "keys") and hasattr(obj, "items"):
+        return {key: name(value) for key, value in obj.items()}
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+for module in sys.argv[1:]:
+    __import__(module)
+    if module == "sandbox.app":
+        from sandbox.app import create_app
+        from sandbox.config import Config
+        create_app(Config(db="memory"))
+
+print(json.dumps({
+    "OpenAPISpecification._validate_spec": name(vars(Specification)["_validate_spec"]),
+    "OpenAPISpecification.__dict__": sorted(vars(OpenAPISpecification)),
+    "Specification.load": name(vars(Specification)["load"]),
+    "ResponseValidationOperation.validate_required_headers": name(vars(ResponseValidationOperation)["validate_required_headers"]),
+    "ResponseValidationOperation.__dict__": sorted(vars(ResponseValidationOperation)),
+    "RequestValidationOperation.__dict__": sorted(vars(RequestValidationOperation)),
+    "RequestValidationOperation.__call__": name(RequestValidationOperation.__call__),
+    "RequestValidationAPI.make_operation": name(RequestValidationAPI.make_operation),
+    "ResponseValidationAPI.make_operation": name(ResponseValidationAPI.make_operation),
+    "RequestValidationMiddleware.api_cls": name(RequestValidationMiddleware.api_cls),
+    "ResponseValidationMiddleware.api_cls": name(ResponseValidationMiddleware.api_cls),
+    "AsyncOperation.fn": name(vars(AsyncOperation)["fn"]),
+    "AsyncApi.make_operation": name(AsyncApi.make_operation),
+    "AsyncASGIApp.api_cls": name(AsyncASGIApp.api_cls),
+    "StarletteDecorator.__call__": name(StarletteDecorator.__call__),
+    "ConnexionRequest.json": name(ConnexionRequest.json),
+    "ConnexionMiddleware.default_middlewares": name(ConnexionMiddleware.default_middlewares),
+    "validators.VALIDATOR_MAP": name(validators.VALIDATOR_MAP),
+    "security.SECURITY_HANDLERS": name(security.SECURITY_HANDLERS),
+}, sort_keys=True))
+"""
+
+
+def _connexion_fingerprint(*imports: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", _FINGERPRINT, *imports], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_sandbox_the_plugin_or_building_an_app_leaves_connexion_untouched() -> None:
+    fresh = _connexion_fingerprint()
+    assert fresh["OpenAPISpecification._validate_spec"] == "connexion.spec.Specification._validate_spec"
+    assert "_validate_spec" not in fresh["OpenAPISpecification.__dict__"]
+    after = _connexion_fingerprint("sandbox", "sandbox.spec", "sandbox.contracts.pytest_plugin", "sandbox.app")
+    assert after == fresh
