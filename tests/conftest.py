@@ -95,8 +95,10 @@ MARINA = "marina-homes"
 PALM = "palm-crest"
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 3.0, interval: float = 0.02) -> object:
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+def wait_for(predicate: Callable[[], object], timeout: float = 15.0, interval: float = 0.02) -> object:
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds. The timeout is
+    generous (it costs nothing when the condition comes true): CI's two cores run servers, receivers and
+    background deliveries of a loaded run, where a 2-3 s deadline failed now and then."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -152,7 +154,7 @@ class Receiver:
         with self._lock:
             return [r for r in self.requests if r.headers.get("x-hadar-event") == event_type]
 
-    def wait(self, n: int = 1, timeout: float = 3.0) -> list[Received]:
+    def wait(self, n: int = 1, timeout: float = 15.0) -> list[Received]:
         """Wait until at least `n` requests arrived; returns them all."""
         wait_for(lambda: self.count() >= n, timeout)
         with self._lock:
@@ -213,7 +215,7 @@ class Recorder:
 
     def wait(self, n: int) -> list[tuple[dict[str, str], bytes]]:
         """Wait until at least `n` webhooks arrived; returns them all."""
-        wait_for(lambda: len(self.received()) >= n, 2.0)
+        wait_for(lambda: len(self.received()) >= n)
         return self.received()
 
     def wait_event(self, event: str, predicate: Callable[[dict], bool] = lambda _: True) -> tuple[dict[str, str], bytes]:
@@ -224,7 +226,7 @@ class Recorder:
                     return headers, body
             return None
 
-        return wait_for(find, 2.0)  # type: ignore[return-value]
+        return wait_for(find)  # type: ignore[return-value]
 
 
 @pytest.fixture
