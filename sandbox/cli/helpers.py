@@ -147,6 +147,8 @@ def clock() -> None:
 def _scope(api: str | None, tenant: str | None) -> dict[str, str]:
     if tenant is not None and api is None:
         raise CliError("--tenant needs --api")
+    if api is not None and tenant is None:  # one tenant's clock, as `trigger` and `listen` pick it
+        tenant = default_tenant(api)
     return {name: value for name, value in (("api", api), ("tenant", tenant)) if value is not None}
 
 
@@ -161,7 +163,8 @@ def _show(data: dict[str, Any], as_json: bool) -> None:
 
 
 def _clock_command(name: str, help_text: str, method: str, path: str, with_duration: bool = False) -> click.Command:
-    @click.option("--api", default=None, metavar="NAME", help="only this API's tenants")
+    @click.option("--api", default=None, metavar="NAME",
+                  help="one tenant of this API: --tenant, or the API's first fixture tenant  [default: every tenant]")
     @click.option("--tenant", default=None, metavar="SLUG", help="only this tenant (needs --api)")
     @click.option("--json", "as_json", is_flag=True, help="print the clock as JSON")
     @base_url_option

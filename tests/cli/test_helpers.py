@@ -7,6 +7,7 @@ import io
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import click
 import httpx
@@ -16,7 +17,7 @@ from sandbox.contracts.sandbox_server import running_sandbox
 
 from sandbox.apis import registry
 from sandbox.cli import main
-from sandbox.cli.helpers import parse_duration
+from sandbox.cli.helpers import default_tenant, parse_duration
 from sandbox.config import Config
 from sandbox.listen import listen, stable_secret
 from sandbox.serving import serve_in_thread
@@ -126,6 +127,23 @@ def test_clock__freeze_advance_show_unfreeze(origin: str, capsys: pytest.Capture
     assert "(frozen)" in capsys.readouterr().out
     assert main(["clock", "unfreeze", "--base-url", origin]) == 0
     assert "(frozen)" not in capsys.readouterr().out
+
+
+def test_clock__api_alone_moves_that_apis_first_fixture_tenant(origin: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--api` without `--tenant` is one tenant, picked as `trigger` picks it; no other clock moves."""
+    import json
+
+    assert main(["clock", "freeze", "--api", "hadar", "--base-url", origin, "--json"]) == 0
+    frozen = json.loads(capsys.readouterr().out)
+    assert frozen["api"] == "hadar" and frozen["tenant"] == default_tenant("hadar") and frozen["frozen"] is True
+    assert main(["clock", "advance", "2h", "--api", "hadar", "--base-url", origin, "--json"]) == 0
+    moved = json.loads(capsys.readouterr().out)
+    assert moved["tenant"] == frozen["tenant"]
+    assert (datetime.fromisoformat(moved["now"]) - datetime.fromisoformat(frozen["now"])).total_seconds() == 7200
+    assert main(["clock", "show", "--base-url", origin, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["frozen"] is False  # every other tenant's clock runs on
+    assert main(["clock", "unfreeze", "--api", "hadar", "--base-url", origin]) == 0
+    capsys.readouterr()
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("1h30m", 5400), ("45", 45)])
