@@ -10,6 +10,7 @@ from sandbox.core.errors import Unauthorized
 
 if TYPE_CHECKING:
     from sandbox.core.auth import Principal
+    from sandbox.core.workspace import Workspace
     from sandbox.runtime import Mount, Runtime
 
 
@@ -49,3 +50,9 @@ def current() -> RequestContext:
 
 def bind(context: RequestContext) -> None:
     _current.set(context)
+
+
+def tenant_workspace(api: str) -> Workspace:
+    """The workspace of this request's tenant in `api`: how a vendor handler reaches its records."""
+    ctx = current()
+    return ctx.runtime.workspace(api, ctx.tenant)

@@ -16,16 +16,10 @@ from starlette.responses import Response
 from sandbox.apis.generic import models
 from sandbox.apis.generic.errors import NotImplementedRule
 from sandbox.apis.generic.resources import Operation, operations_of
-from sandbox.core.workspace import Workspace
-from sandbox.http.context import current
+from sandbox.http.context import tenant_workspace
 from sandbox.http.responses import empty_response, json_response
 
 Handler = Callable[..., Awaitable[Response]]
-
-
-def _ws(api: str) -> Workspace:
-    ctx = current()
-    return ctx.runtime.workspace(api, ctx.tenant)
 
 
 def _snake(operation_id: str) -> str:
@@ -44,7 +38,7 @@ def make_handler(api: str, op: Operation) -> Handler:
                 f"{op.method.upper()} {op.path} is not create/read/list/update/delete: define "
                 f"`{_snake(op.operation_id)}` in sandbox/apis/{api.replace('-', '_')}/handlers.py"
             )
-        ws = _ws(api)
+        ws = tenant_workspace(api)
         kind = resource.kind(params)
         body = params.get("body")
         record_id = params.get(op.id_param) if op.id_param else None

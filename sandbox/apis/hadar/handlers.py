@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from starlette.responses import Response
 
 from sandbox.apis.hadar import models, whatsapp
-from sandbox.apis.hadar.events import workspace_for
 from sandbox.core.keys import new_secret
-from sandbox.http.context import current
+from sandbox.http.context import current, tenant_workspace
 from sandbox.http.responses import json_response
 
-
-def _ws() -> models.Workspace:
-    ctx = current()
-    return workspace_for(ctx.runtime, ctx.tenant)
+_ws = partial(tenant_workspace, "hadar")
 
 
 def _ok(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from starlette.responses import Response
 
 from sandbox.apis.hadar_crm import models
-from sandbox.core.workspace import Workspace
-from sandbox.http.context import current
+from sandbox.http.context import tenant_workspace
 from sandbox.http.responses import json_response
 
-
-def _ws() -> Workspace:
-    ctx = current()
-    return ctx.runtime.workspace("hadar-crm", ctx.tenant)
+_ws = partial(tenant_workspace, "hadar-crm")
 
 
 async def list_leads(

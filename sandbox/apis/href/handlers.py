@@ -7,10 +7,9 @@ from typing import Any
 from starlette.responses import Response
 
 from sandbox.apis.href import models
-from sandbox.http.context import current
+from sandbox.http.context import tenant_workspace
 from sandbox.http.responses import json_response
 
 
 async def intake_lead(body: dict[str, Any]) -> Response:
-    ctx = current()
-    return json_response(models.intake(ctx.runtime.workspace("href", ctx.tenant), body), 201)
+    return json_response(models.intake(tenant_workspace("href"), body), 201)

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from sandbox.apis.leaditio import models
 from sandbox.core.workspace import Workspace
-from sandbox.http.context import current
+from sandbox.http.context import current, tenant_workspace
 from sandbox.http.responses import json_response
 
 
@@ -16,7 +16,7 @@ def _ws() -> Workspace:
     ctx = current()
     assert ctx.principal is not None
     models.require_api_access(ctx.principal.plan)  # keys inherit the buyer's plan
-    return ctx.runtime.workspace("leaditio", ctx.tenant)
+    return tenant_workspace("leaditio")
 
 
 async def list_leads(
