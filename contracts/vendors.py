@@ -1,5 +1,10 @@
 """What each vendor promises beyond its schemas: envelope, error catalogue, headers, idempotency,
-pagination style. Our checks read these; the default keys come from `fixtures/`."""
+pagination style. Our checks read these; the default keys come from `fixtures/`.
+
+Facts the API definitions already state (spec file, base path, key header and format, live prefixes, rate
+limits, idempotency) are read from them, never repeated here: only how to read each vendor's bodies (its
+`WireShape`) is written down in this module. An API without one here (a scaffolded API) is read in the
+default shape of `sandbox.apis.generic`."""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sandbox.apis import registry
+from sandbox.core.definition import ApiDefinition
 from sandbox.seeding import load_fixture
 
 
@@ -125,6 +132,34 @@ def _href_error_field(body: Any) -> str | None:
     return details[0].get("field") if isinstance(details, list) and details else None
 
 
+def _generic_envelope(status: int, body: Any) -> str | None:
+    if not isinstance(body, (dict, list)):
+        return "body must be JSON"
+    if status >= 400:
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or set(body) != {"error"} or not isinstance(error, dict) \
+                or not {"code", "message"} <= set(error):
+            return "an error must be {error: {code, message}}"
+    return None
+
+
+def _nested_error_field(body: Any) -> str | None:
+    return ((body or {}).get("error") or {}).get("field") if isinstance(body, dict) else None
+
+
+@dataclass(frozen=True)
+class WireShape:
+    """How a vendor's bodies read: the facts only a contract run needs, stated nowhere else."""
+
+    envelope: Callable[[int, Any], str | None]
+    error: Callable[[Any], tuple[str | None, str | None]]
+    error_field: Callable[[Any], str | None]
+    trace_id: bool
+    pagination: Literal["cursor", "page"] | None
+    page_items: Callable[[Any], list[Any]] = lambda body: []
+    next_page: Callable[[Any, dict[str, Any]], dict[str, Any] | None] = lambda body, params: None
+
+
 @dataclass(frozen=True)
 class Conventions:
     api: str
@@ -157,89 +192,88 @@ class Conventions:
         return chosen[0], chosen[1]
 
 
-VENDORS: dict[str, Conventions] = {
-    "hadar": Conventions(
-        api="hadar",
-        spec_file="hadar.yaml",
-        solo_base="/v1",
-        auth_header="Authorization",
-        auth_format="Bearer {key}",
-        live_prefixes=("hdr_live_",),
+SHAPES: dict[str, WireShape] = {
+    "hadar": WireShape(
         envelope=_hadar_envelope,
         error=_hadar_error,
         error_field=_hadar_error_field,
         trace_id=True,
-        rate_limited=True,
-        idempotency=True,
         pagination="cursor",
         page_items=_hadar_items,
         next_page=_hadar_next,
     ),
-    "hadar-crm": Conventions(
-        api="hadar-crm",
-        spec_file="hadar-crm.yaml",
-        solo_base="/api/v1",
-        auth_header="X-API-Key",
-        auth_format="{key}",
-        live_prefixes=("ak_live_",),
+    "hadar-crm": WireShape(
         envelope=_crm_envelope,
         error=_crm_error,
         error_field=_crm_error_field,
         trace_id=False,
-        rate_limited=True,
-        idempotency=False,
         pagination="page",
         page_items=lambda body: list(body["data"]),
         next_page=_crm_next,
     ),
-    "leaditio": Conventions(
-        api="leaditio",
-        spec_file="leaditio.yaml",
-        solo_base="/api/v1",
-        auth_header="Authorization",
-        auth_format="Bearer {key}",
-        live_prefixes=("ldt_live_",),
+    "leaditio": WireShape(
         envelope=_leaditio_envelope,
         error=_leaditio_error,
         error_field=lambda body: body.get("field") if isinstance(body, dict) else None,
         trace_id=False,
-        rate_limited=True,
-        idempotency=False,
         pagination="page",
         page_items=lambda body: list(body["leads"]),
         next_page=_leaditio_next,
     ),
-    "askad": Conventions(
-        api="askad",
-        spec_file="askad.yaml",
-        solo_base="/api/v1",
-        auth_header="Authorization",
-        auth_format="Bearer {key}",
-        live_prefixes=("ask_live_",),
+    "askad": WireShape(
         envelope=_askad_envelope,
         error=_crm_error,
-        error_field=lambda body: ((body or {}).get("error") or {}).get("field") if isinstance(body, dict) else None,
+        error_field=_nested_error_field,
         trace_id=False,
-        rate_limited=True,
-        idempotency=False,
         pagination="page",
         page_items=lambda body: list(body["data"]),
         next_page=lambda body, params: {**params, "page": body["page"] + 1} if body["has_more"] else None,
     ),
-    "href": Conventions(
-        api="href",
-        spec_file="href.yaml",
-        # the path form of the tenant: a contract run needs no DNS for <tenant>.localtest.me
-        solo_base="/acme/api",
-        auth_header="X-API-Key",
-        auth_format="{key}",
-        live_prefixes=(),
+    "href": WireShape(
         envelope=_href_envelope,
         error=_href_error,
         error_field=_href_error_field,
         trace_id=False,
-        rate_limited=False,
-        idempotency=False,
         pagination=None,
     ),
 }
+
+#: the default error shape of `sandbox.apis.generic` (`{error: {code, message, field?}}`); pagination is
+#: not walked, as a scaffolded spec may page in any of several styles
+GENERIC = WireShape(envelope=_generic_envelope, error=_crm_error, error_field=_nested_error_field, trace_id=False,
+                    pagination=None)
+
+
+def header_name(header: str) -> str:
+    """A lower-case header name as vendors write it: `authorization` -> `Authorization`, `x-api-key` -> `X-API-Key`."""
+    return "-".join(part.upper() if part in {"api", "id"} else part.capitalize() for part in header.split("-"))
+
+
+def conventions(api: ApiDefinition) -> Conventions:
+    """The conventions of one API: its definition's facts and its wire shape."""
+    if api.auth is None:
+        raise ValueError(f"{api.name} has no key auth: a contract run needs one")
+    solo_base = api.solo_mounts[0]
+    if api.tenant_from_host:  # the path form of the tenant: a contract run needs no DNS for <tenant>.localtest.me
+        solo_base = api.tenant_base(solo_base, load_fixture(api.name)["tenants"][0]["slug"])
+    shape = SHAPES.get(api.name, GENERIC)
+    return Conventions(
+        api=api.name,
+        spec_file=api.spec_file,
+        solo_base=solo_base,
+        auth_header=header_name(api.auth.header),
+        auth_format="Bearer {key}" if api.auth.scheme == "bearer" else "{key}",
+        live_prefixes=api.auth.live_prefixes,
+        envelope=shape.envelope,
+        error=shape.error,
+        error_field=shape.error_field,
+        trace_id=shape.trace_id,
+        rate_limited=bool(api.plans),
+        idempotency=api.idempotency,
+        pagination=shape.pagination,
+        page_items=shape.page_items,
+        next_page=shape.next_page,
+    )
+
+
+VENDORS: dict[str, Conventions] = {name: conventions(api) for name, api in registry().items() if not api.admin_only}
