@@ -70,9 +70,7 @@ def check_against_fresh_sandbox(api: str, paths: list[Any], key: str | None = No
 def _default_base(name: str, definition: Any) -> str:
     base = str(definition.mounts[0])
     if definition.tenant_from_host:  # the path form, tenant of the contract conventions
-        tenant = VENDORS[name].solo_base.strip("/").split("/")[0]
-        parent, _, last = base.rpartition("/")
-        return f"{parent}/{tenant}/{last}"
+        return str(definition.tenant_base(base, VENDORS[name].solo_base.strip("/").split("/")[0]))
     return base
 
 

@@ -10,18 +10,18 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from sandbox.core.definition import ApiDefinition, JobHandler
 from sandbox.config import Config
 from sandbox.core.clock import Clock, StoredClock
+from sandbox.core.definition import ApiDefinition, JobHandler
 from sandbox.core.ids import IdFactory
 from sandbox.core.journal import Journal
 from sandbox.core.ratelimit import RateLimiter
+from sandbox.core.routes import parameters_in, route_pattern
 from sandbox.core.store import Job, Store
+from sandbox.core.tenant_paths import tenant_base_pattern
 from sandbox.core.webhooks import DELIVER, attempt_delivery, publish
 from sandbox.core.workspace import Workspace
 from sandbox.worker import JobWorker
-
-_PARAM = re.compile(r"\{[^/{}]+\}")
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,11 @@ def mount_for(prefix: str, api: ApiDefinition, spec: dict[str, Any]) -> Mount:
         methods = sorted(m.upper() for m in item if m in {"get", "put", "post", "delete", "patch", "head"})
         if "GET" in methods:
             methods.append("HEAD")
-        regex = re.compile(_PARAM.sub("[^/]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")))
-        routes.append((regex, ", ".join(sorted(set(methods)))))
+        routes.append((route_pattern(template), ", ".join(sorted(set(methods)))))
         for operation in item.values():
             if isinstance(operation, dict) and "operationId" in operation and operation.get("security", top_security):
                 secured.add(operation["operationId"])
-    # A literal path beats a template that also matches it (/leads/webhook before /leads/{id}).
-    routes.sort(key=lambda route: route[0].pattern.count("[^/]+"))
+    routes.sort(key=lambda route: parameters_in(route[0]))
     return Mount(prefix, api, tuple(routes), frozenset(secured))
 
 
@@ -109,11 +107,7 @@ class Runtime:
         )
 
     def add_tenant_path(self, base: str) -> None:
-        parent, _, last = base.rpartition("/")
-        pattern = re.compile(
-            rf"^{re.escape(parent)}/(?P<slug>[a-z0-9][a-z0-9-]{{0,62}})/{re.escape(last)}(?P<rest>/.*)?$", re.IGNORECASE
-        )
-        self.tenant_paths.append((pattern, base))
+        self.tenant_paths.append((tenant_base_pattern(base), base))
 
     def route_tenant(self, path: str) -> tuple[str, str | None]:
         """(path to route, tenant taken from the path or None)."""

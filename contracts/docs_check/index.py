@@ -13,6 +13,7 @@ import jsonschema_rs
 from sandbox.contracts.vendors import Conventions
 
 from sandbox.core.routes import parameters_in, route_pattern
+from sandbox.core.tenant_paths import without_tenant
 from sandbox.spec import load_spec
 
 
@@ -65,6 +66,13 @@ class SpecIndex:
         return sorted(bases, key=len, reverse=True)
 
     @property
+    def tenant_path_bases(self) -> list[str]:
+        """Bases of the APIs that also take a tenant in the path (`/href/<slug>/api` is `/href/api`)."""
+        from sandbox.apis import registry
+
+        return [m for api in registry().values() if api.tenant_from_host for m in api.mounts]
+
+    @property
     def foreign_mounts(self) -> list[str]:
         from sandbox.apis import registry
 
@@ -79,7 +87,7 @@ class SpecIndex:
         if not url:
             return None
         path = urlsplit(url).path if url.startswith("http") else url.split("?")[0]
-        path = re.sub(r"/href/[a-z0-9-]+/api", "/href/api", path)
+        path = next((bare for base in self.tenant_path_bases if (bare := without_tenant(path, base))), path)
         if any(path.startswith(mount + "/") for mount in self.foreign_mounts):
             return None
         candidates = [path[len(base):] for base in self.bases if base and path.startswith(base + "/")]

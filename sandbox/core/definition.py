@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sandbox.core.tenant_paths import tenant_base
+
 if TYPE_CHECKING:
     from sandbox.core.errors import SandboxError
     from sandbox.core.seed_context import SeedContext
@@ -109,10 +111,7 @@ class ApiDefinition:
     def tenant_base(self, base: str, tenant: str) -> str:
         """A tenant's base path: for a Host-tenant API its path form (`/href/api` -> `/href/<slug>/api`),
         which works without any DNS."""
-        if not self.tenant_from_host:
-            return base
-        parent, _, last = base.rpartition("/")
-        return f"{parent}/{tenant}/{last}"
+        return tenant_base(base, tenant) if self.tenant_from_host else base
 
     def unserved_bases(self, solo: bool) -> tuple[str, ...]:
         if self.unserved is None:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from sandbox.http.docs import DocsPage
 
 if TYPE_CHECKING:
-    from sandbox.core.definition import ApiDefinition
     from sandbox.config import Config
+    from sandbox.core.definition import ApiDefinition
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,6 @@ def _fixture_keys(api: str) -> tuple[FixtureKey, ...]:
     )
 
 
-def _tenant_path(base: str, slug: str) -> str:
-    parent, _, last = base.rpartition("/")
-    return f"{parent}/{slug}/{last}"
-
-
 def build(config: Config, apis: dict[str, ApiDefinition]) -> list[ApiInfo]:
     infos = []
     for api in apis.values():
@@ -64,7 +59,7 @@ def build(config: Config, apis: dict[str, ApiDefinition]) -> list[ApiInfo]:
         else:
             parent = "" if config.solo else "/" + api.name
             docs_path = parent + (api.docs_path or "/docs")
-        base_url_path = _tenant_path(bases[0], keys[0].tenant) if api.tenant_from_host and keys else bases[0]
+        base_url_path = api.tenant_base(bases[0], keys[0].tenant) if api.tenant_from_host and keys else bases[0]
         infos.append(
             ApiInfo(api.name, api.title, bases, base_url_path, bases[0] + "/openapi.json", docs_path, keys, api.admin_only)
         )
