@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
-from sandbox.core.definition import ApiDefinition, KeyAuth
 from sandbox.apis.generic.errors import render
+from sandbox.core.definition import ApiDefinition, KeyAuth
 
 
 def key_auth(prefix: str, header: str = "authorization", scheme: str | None = "bearer") -> KeyAuth:

@@ -39,20 +39,20 @@ def make_handler(api: str, op: Operation) -> Handler:
                 f"`{_snake(op.operation_id)}` in sandbox/apis/{api.replace('-', '_')}/handlers.py"
             )
         ws = tenant_workspace(api)
-        kind = resource.kind(params)
+        place = resource.place(params)
         body = params.get("body")
         record_id = params.get(op.id_param) if op.id_param else None
         if op.action == "list":
-            return json_response(models.listing(ws, resource, kind, params), op.status)
+            return json_response(models.listing(ws, resource, place, params), op.status)
         if op.action == "create":
-            result = models.create(ws, resource, kind, body if isinstance(body, dict) else {})
+            result = models.create(ws, resource, place, body if isinstance(body, dict) else {})
         elif op.action == "read":
-            result = models.read(ws, resource, kind, record_id)
+            result = models.read(ws, resource, place, record_id)
         elif op.action in ("update", "replace"):
-            result = models.update(ws, resource, kind, record_id, body if isinstance(body, dict) else {},
+            result = models.update(ws, resource, place, record_id, body if isinstance(body, dict) else {},
                                    replace=op.action == "replace")
         else:
-            result = models.delete(ws, resource, kind, record_id)
+            result = models.delete(ws, resource, place, record_id)
             if op.status == 204:
                 return empty_response(204)
         return json_response(models.shaped(resource.item, result), op.status)

@@ -9,59 +9,70 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.apis.generic.resources import Pagination, Resource, Shape, normal
+from sandbox.apis.generic.resources import PARENT, Pagination, Place, Resource, Shape, normal
 from sandbox.core.errors import NotFound, ValidationFailed
 from sandbox.core.pagination import decode_cursor, encode_cursor
 from sandbox.core.workspace import Workspace
 
 
-def new_id(ws: Workspace, resource: Resource, kind: str) -> str | int:
+def new_id(ws: Workspace, resource: Resource, place: Place) -> str | int:
     moment, _ = ws.now()
     if resource.id_style == "uuid":
         return ws.ids.uuid4()
     if resource.id_style == "integer":
-        return ws.store.next_count(f"ids:{ws.api}:{ws.tenant}:{kind}")
+        return ws.store.next_count(f"ids:{ws.api}:{ws.tenant}:{place.kind}") + 1  # 1, 2, 3…
     return ws.ids.new(resource.singular, moment)
 
 
 def _writable(resource: Resource, body: Mapping[str, Any] | None) -> dict[str, Any]:
-    owned = {resource.id_field, resource.created_field, resource.updated_field, *resource.read_only}
+    owned = {resource.id_field, resource.created_field, resource.updated_field, PARENT, *resource.read_only}
     return {name: value for name, value in (body or {}).items() if name not in owned}
 
 
-def create(ws: Workspace, resource: Resource, kind: str, body: Mapping[str, Any] | None) -> dict[str, Any]:
+def public(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in record.items() if name != PARENT}
+
+
+def create(ws: Workspace, resource: Resource, place: Place, body: Mapping[str, Any] | None) -> dict[str, Any]:
     _, now = ws.now()
-    record: dict[str, Any] = {resource.id_field: new_id(ws, resource, kind), **_writable(resource, body)}
+    record: dict[str, Any] = {resource.id_field: new_id(ws, resource, place), **_writable(resource, body)}
     for stamp in (resource.created_field, resource.updated_field):
         if stamp:
             record[stamp] = now
-    ws.collection(kind).insert(str(record[resource.id_field]), now, record)
-    return record
+    if place.parent is not None:
+        record[PARENT] = place.parent
+    ws.collection(place.kind).insert(str(record[resource.id_field]), now, record)
+    return public(record)
 
 
-def read(ws: Workspace, resource: Resource, kind: str, record_id: Any) -> dict[str, Any]:
-    record = ws.collection(kind).get(str(record_id))
-    if record is None:
+def _stored(ws: Workspace, resource: Resource, place: Place, record_id: Any) -> dict[str, Any]:
+    record = ws.collection(place.kind).get(str(record_id))
+    if record is None or record.get(PARENT) != place.parent:  # another owner's pet is not here
         raise NotFound(f"No {resource.singular} with id {record_id}")
     return record
 
 
-def update(ws: Workspace, resource: Resource, kind: str, record_id: Any, body: Mapping[str, Any] | None,
+def read(ws: Workspace, resource: Resource, place: Place, record_id: Any) -> dict[str, Any]:
+    return public(_stored(ws, resource, place, record_id))
+
+
+def update(ws: Workspace, resource: Resource, place: Place, record_id: Any, body: Mapping[str, Any] | None,
            *, replace: bool = False) -> dict[str, Any]:
     """PATCH merges the body's fields into the record; PUT replaces them (the server's own fields stay)."""
-    record = read(ws, resource, kind, record_id)
-    kept = {name: record[name] for name in (resource.id_field, resource.created_field) if name and name in record}
+    record = _stored(ws, resource, place, record_id)
+    kept = {name: record[name] for name in (resource.id_field, resource.created_field, PARENT)
+            if name and name in record}
     record = {**kept, **_writable(resource, body)} if replace else {**record, **_writable(resource, body)}
     if resource.updated_field:
         record[resource.updated_field] = ws.now()[1]
-    ws.collection(kind).replace(str(record_id), record)
-    return record
+    ws.collection(place.kind).replace(str(record_id), record)
+    return public(record)
 
 
-def delete(ws: Workspace, resource: Resource, kind: str, record_id: Any) -> dict[str, Any]:
-    record = read(ws, resource, kind, record_id)
-    ws.collection(kind).delete(str(record_id))
-    return record
+def delete(ws: Workspace, resource: Resource, place: Place, record_id: Any) -> dict[str, Any]:
+    record = _stored(ws, resource, place, record_id)
+    ws.collection(place.kind).delete(str(record_id))
+    return public(record)
 
 
 def _int(value: Any, name: str, default: int, low: int, high: int | None = None) -> int:
@@ -80,20 +91,20 @@ def _int(value: Any, name: str, default: int, low: int, high: int | None = None)
     return number
 
 
-def listing(ws: Workspace, resource: Resource, kind: str, query: Mapping[str, Any]) -> Any:
+def listing(ws: Workspace, resource: Resource, place: Place, query: Mapping[str, Any]) -> Any:
     """One page, newest first, in the spec's list shape with the pagination facts it declares."""
     paging: Pagination = resource.pagination
     limit = _int(query.get(paging.limit), paging.limit, paging.default_limit, 1, paging.max_limit)
-    collection = ws.collection(kind)
+    collection = ws.collection(place.kind)
     facts: dict[str, Any] = {"limit": limit}
     position = query.get(paging.position)
     if isinstance(position, list):
         position = position[-1] if position else None
     if paging.style == "cursor":
-        before = decode_cursor(str(position), ws.api, ws.tenant, kind, field=paging.position) if position else None
-        page = collection.page(before_seq=before, limit=limit)
+        before = decode_cursor(str(position), ws.api, ws.tenant, place.tag, field=paging.position) if position else None
+        page = collection.page(place.where(), before_seq=before, limit=limit)
         items = page.items
-        cursor = encode_cursor(ws.api, ws.tenant, kind, page.next_seq) if page.next_seq is not None else None
+        cursor = encode_cursor(ws.api, ws.tenant, place.tag, page.next_seq) if page.next_seq is not None else None
         facts.update(has_more=cursor is not None, next_cursor=cursor, cursor=cursor, next=cursor)
     else:
         if paging.style == "page":
@@ -103,12 +114,12 @@ def listing(ws: Workspace, resource: Resource, kind: str, query: Mapping[str, An
         else:
             offset = _int(position, paging.position, 0, 0)
             facts.update(offset=offset)
-        items, total = collection.offset_page(offset=offset, limit=limit)
+        items, total = collection.offset_page(place.where(), offset=offset, limit=limit)
         facts.update(total=total, count=total, has_more=offset + len(items) < total,
                      pages=max(1, -(-total // limit)))
         if paging.style == "page":
             facts.update(next_page=facts["page"] + 1 if facts["has_more"] else None)
-    return shaped(resource.listing, items, facts)
+    return shaped(resource.listing, [public(item) for item in items], facts)
 
 
 #: the declared property names a pagination fact fills (lower-case, without `_` and `-`)

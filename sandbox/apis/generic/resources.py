@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 import inflection
 
+from sandbox.core.store import Condition
+
 Action = Literal["list", "create", "read", "update", "replace", "delete"]
 Style = Literal["cursor", "page", "offset"]
 
@@ -40,6 +42,26 @@ def sanitized(name: str) -> str:
     """The keyword Connexion passes a parameter as (its `sanitized`, the default: `page[size]` ->
     `page_size`, other non-identifier characters dropped)."""
     return re.sub(r"^[^a-zA-Z_]+", "", re.sub(r"[^0-9a-zA-Z_]", "", re.sub(r"\[(?!])", "_", name)))
+
+
+#: the stored field naming a nested record's parent (`owner_id=o1`); never sent to clients
+PARENT = "_parent"
+
+
+@dataclass(frozen=True)
+class Place:
+    """One collection of one tenant: a kind, and for a nested collection the parent's path values."""
+
+    kind: str
+    parent: str | None = None
+
+    def where(self) -> list[Condition]:
+        return [Condition(PARENT, "eq", self.parent)] if self.parent is not None else []
+
+    @property
+    def tag(self) -> str:
+        """What a cursor is bound to: this list, not a sibling parent's."""
+        return self.kind if self.parent is None else f"{self.kind}:{self.parent}"
 
 
 @dataclass(frozen=True)
@@ -78,9 +100,17 @@ class Resource:
     listing: Shape = Shape(key="data")
     pagination: Pagination = Pagination("cursor")
 
-    def kind(self, path_values: Mapping[str, Any]) -> str:
-        """`widgets`, or `owners/own_1/pets` for a nested collection (one collection per parent)."""
-        return _PARAM.sub(lambda m: str(path_values.get(sanitized(m.group(1)), m.group(0))), self.path).strip("/")
+    @property
+    def kind(self) -> str:
+        """The stored kind: the path's fixed segments (`widgets`, `owners_pets`), an identifier."""
+        words = [part for part in re.split(r"[^A-Za-z0-9]+", _PARAM.sub("", self.path)) if part]
+        return "_".join(words).lower() or "records"
+
+    def place(self, path_values: Mapping[str, Any]) -> Place:
+        """Where a request's records are: for `/owners/{owner_id}/pets`, the pets of that one owner."""
+        names = _PARAM.findall(self.path)
+        parent = "&".join(f"{name}={path_values.get(sanitized(name))}" for name in names) if names else None
+        return Place(self.kind, parent)
 
 
 @dataclass(frozen=True)
@@ -217,6 +247,8 @@ def discover(spec: Mapping[str, Any]) -> dict[str, Operation]:
 
     operations: dict[str, Operation] = {}
     for entry in found.values():
+        if "{" in entry.path and "get" not in entry.collection and not entry.item:
+            continue  # `POST /pets/{pet_id}/adopt`: an action on a record, not a collection of its own
         resource = _resource(spec, entry)
         id_param = _PARAM.fullmatch(entry.item_path.rstrip("/").split("/")[-1]) if entry.item_path else None
         for method, action, default in (("get", "list", 200), ("post", "create", 201)):
