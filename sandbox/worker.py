@@ -69,10 +69,6 @@ class JobWorker:
             self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False)
         return self._client
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._in_flight)
-
     def ensure_started(self) -> None:
         """Start the loop on the running event loop (idempotent; called by lifespan and per request)."""
         if self._task is not None and not self._task.done():

@@ -38,7 +38,7 @@ def _first_error(validator: Any, instance: Any) -> str | None:
 
 
 class Checker:
-    def __init__(self, api: str, sandbox: str | None, key: str | None, other_keys: dict[str, str] | None = None) -> None:
+    def __init__(self, api: str, sandbox: str | None, key: str | None) -> None:
         self.conv = VENDORS[api]
         self.index = SpecIndex(self.conv)
         self.sandbox = sandbox.rstrip("/") if sandbox else None

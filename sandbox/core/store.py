@@ -213,9 +213,6 @@ class Store:
             (key, _dump(value)),
         )
 
-    def delete_meta(self, key: str) -> bool:
-        return self._run('DELETE FROM sandbox_meta WHERE "key" = ?', (key,)) > 0
-
     def meta_keys(self, prefix: str) -> list[str]:
         rows = self._rows('SELECT "key" FROM sandbox_meta WHERE substr("key", 1, ?) = ? ORDER BY "key"', (len(prefix), prefix))
         return [row[0] for row in rows]
@@ -273,10 +270,6 @@ class Store:
             "DO UPDATE SET expires_at = excluded.expires_at",
             (api, slug, expires_at),
         )
-
-    def tenant_ttl(self, api: str, slug: str) -> float | None:
-        row = self._one("SELECT expires_at FROM tenant_ttls WHERE api = ? AND slug = ?", (api, slug))
-        return None if row is None else float(row[0])
 
     def expired_tenants(self, wall_now: float) -> list[tuple[str, str]]:
         rows = self._rows("SELECT api, slug FROM tenant_ttls WHERE expires_at <= ? ORDER BY expires_at", (wall_now,))
@@ -462,10 +455,6 @@ class Store:
             for jid in job_ids
         )
 
-    def requeue_running_jobs(self) -> int:
-        """Every claimed job due again at once: only for a database no other worker uses (tests, `reset`)."""
-        return self._run("UPDATE jobs SET state = 'pending', lease_until = NULL WHERE state = 'running'")
-
     def pending_jobs(self, api: str | None = None) -> list[Job]:
         where, params = ("WHERE api = ?", (api,)) if api is not None else ("", ())
         return [_job(row) for row in self._rows(f"SELECT {_JOB_COLUMNS} FROM jobs {where} ORDER BY due_at", params)]
@@ -583,13 +572,6 @@ class Store:
                     (api, tenant, state.offset_ms, state.frozen_at),
                 )
 
-    def delete_clocks(self, api: str | None = None, tenant: str | None = None) -> None:
-        """Forget clocks: one tenant's (it follows every tenant's again), or all of them."""
-        if api is None:
-            self._run("DELETE FROM clocks")
-        else:
-            self._run("DELETE FROM clocks WHERE api = ? AND (tenant = ? OR ? IS NULL)", (api, tenant, tenant))
-
     # -- faults -------------------------------------------------------------------------------
     def add_fault(self, api: str, operation_id: str, status: int | None, remaining: int, latency_ms: int) -> FaultRecord:
         row = self._returning(
@@ -615,9 +597,6 @@ class Store:
             if row is not None and row[4] <= 0:
                 conn.execute("DELETE FROM faults WHERE seq = ?", (row[0],))
         return None if row is None else FaultRecord(*row)
-
-    def has_faults(self) -> bool:
-        return self._one("SELECT 1 FROM faults LIMIT 1") is not None
 
     def list_faults(self) -> list[FaultRecord]:
         return [FaultRecord(*row) for row in self._rows(f"SELECT {_FAULT_COLUMNS} FROM faults ORDER BY seq")]
