@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from sandbox.apis import registry
-from sandbox.core.definition import ApiDefinition
 from sandbox.control import API as CONTROL_PLANE
 from sandbox.core import errors as E
+from sandbox.core.definition import ApiDefinition
 from sandbox.seeding import load_fixture
 from sandbox.spec import load_spec
 
@@ -55,9 +55,7 @@ def _base_and_headers(api: ApiDefinition) -> tuple[str, dict[str, str]]:
         return base, {}
     tenant = load_fixture(api.name)["tenants"][0]
     key = next(k["key"] for k in tenant["keys"] if k.get("role", "admin") == "admin")
-    if api.tenant_from_host:
-        parent, _, last = base.rpartition("/")
-        base = f"{parent}/{tenant['slug']}/{last}"
+    base = api.tenant_base(base, tenant["slug"])
     value = f"Bearer {key}" if api.auth.scheme == "bearer" else key
     return base, {api.auth.header: value}
 
