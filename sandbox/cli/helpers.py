@@ -13,9 +13,11 @@ from urllib.parse import urlsplit
 
 import click
 
+from sandbox.apis import registry
 from sandbox.cli.settings import CliError, envvar, server_origin
 
-WEBHOOK_APIS = ("hadar", "hadar-crm", "leaditio", "askad")
+#: the APIs that send webhooks, as their definitions say (a `WebhookStyle`), in the APIs' order
+WEBHOOK_APIS = tuple(name for name, api in registry().items() if api.webhooks is not None)
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 base_url_option = click.option(
