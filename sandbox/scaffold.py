@@ -113,6 +113,40 @@ def prepared(spec: dict[str, Any], scheme_name: str) -> dict[str, Any]:
         for m, op in item.items() if m in _METHODS and isinstance(op, dict))
     if not declared:
         spec["security"] = [{scheme_name: []}]
+    return documented_errors(spec)
+
+
+def documented_errors(spec: dict[str, Any]) -> dict[str, Any]:
+    """The generic behaviour's errors written into the spec where it says nothing of them: the default error
+    schema, each operation's possible error statuses, and the code catalogue (`x-error-codes`)."""
+    from sandbox.apis.generic.errors import SCHEMA, STATUSES, catalogue
+
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    name = next(n for n in ("SandboxError", "SandboxError2", "SandboxError3") if n not in schemas)
+    schemas[name] = SCHEMA
+    error = {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+    operations = discover(spec)
+    top_security = spec.get("security")
+    for path, item in (spec.get("paths") or {}).items():
+        for method in _METHODS:
+            op = item.get(method) if isinstance(item, dict) else None
+            if not isinstance(op, dict):
+                continue
+            found = operations.get(op.get("operationId", ""))
+            statuses = ["400"]
+            if op.get("security", top_security):
+                statuses += ["401", "403"]
+            if found is not None and (found.id_param or "{" in path):
+                statuses.append("404")
+            if "requestBody" in op:
+                statuses += ["413", "415"]
+            if found is None or found.action is None:
+                statuses.append("501")
+            responses = op.setdefault("responses", {})
+            for status in statuses:
+                if status not in responses and "4XX" not in responses and "default" not in responses:
+                    responses[status] = {"description": STATUSES[status], **error}
+    spec.setdefault("x-error-codes", catalogue())
     return spec
 
 

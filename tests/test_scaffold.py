@@ -165,6 +165,9 @@ def test_scaffold_writes_spec_package_fixture_and_tests(scaffolded: Path) -> Non
         assert (scaffolded / relative).is_file(), relative
     spec = yaml.safe_load((scaffolded / "openapi" / "widgets.yaml").read_text())
     assert spec["paths"]["/widgets"]["post"]["operationId"] == "createWidgets"  # named: the resolver needs one
+    # the sandbox's own answers are documented where the spec said nothing: its errors and their codes
+    assert set(spec["paths"]["/widgets/{widget_id}"]["get"]["responses"]) == {"200", "400", "401", "403", "404"}
+    assert spec["x-error-codes"]["404"] == ["not_found"]
     fixture = yaml.safe_load((scaffolded / "fixtures" / "widgets.yaml").read_text())
     assert [t["slug"] for t in fixture["tenants"]] == ["acme", "globex"]
     assert _keys(scaffolded)[0].startswith("widgets_test_acme_")
@@ -254,6 +257,19 @@ def test_scaffolded_test_stubs_pass(scaffolded: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "4 passed" in result.stdout
+
+
+def test_contract_suite_passes_on_the_scaffolded_api(scaffolded: Path) -> None:
+    """Schemathesis against the new API (its own spec, a fresh sandbox): conformance, the default error
+    shape and its catalogue, stateful create -> read links; a small run, as the machine is shared."""
+    env = {**os.environ, "PYTHONPATH": str(scaffolded), "LEAD_SANDBOX_WEBHOOK_HOSTS": "loopback"}
+    result = subprocess.run(
+        [sys.executable, "-m", "sandbox", "contract", "--api", "widgets", "--max-examples", "3"],
+        cwd=scaffolded, env=env, capture_output=True, text=True, timeout=900, check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "No issues found" in output and "Function argument" not in output
 
 
 @pytest.mark.parametrize(

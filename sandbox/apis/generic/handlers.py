@@ -7,6 +7,7 @@ every other operationId gets the generic one made here."""
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,7 +16,7 @@ from starlette.responses import Response
 
 from sandbox.apis.generic import models
 from sandbox.apis.generic.errors import NotImplementedRule
-from sandbox.apis.generic.resources import Operation, operations_of
+from sandbox.apis.generic.resources import Operation, operations_of, sanitized
 from sandbox.http.context import tenant_workspace
 from sandbox.http.responses import empty_response, json_response
 
@@ -58,6 +59,15 @@ def make_handler(api: str, op: Operation) -> Handler:
         return json_response(models.shaped(resource.item, result), op.status)
 
     handler.__name__ = handler.__qualname__ = _snake(op.operation_id)
+    paging = op.resource.pagination if op.resource is not None and op.action == "list" else None
+    if paging is None or {sanitized(paging.limit), sanitized(paging.position)} <= set(op.params):
+        # Only what the spec declares: with `**params`, Connexion would pass (and log) every unknown query
+        # parameter. A list paged by the default, undeclared `limit` and `cursor` keeps `**params`.
+        names = [*op.params, *(["body"] if op.body else [])]
+        handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None) for name in names],
+            return_annotation=Response,
+        )
     return handler
 
 

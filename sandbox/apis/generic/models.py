@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.apis.generic.resources import PARENT, Pagination, Place, Resource, Shape, normal
+from sandbox.apis.generic.resources import PARENT, Pagination, Place, Resource, Shape, normal, sanitized
 from sandbox.core.errors import NotFound, ValidationFailed
 from sandbox.core.pagination import decode_cursor, encode_cursor
 from sandbox.core.workspace import Workspace
@@ -94,10 +94,10 @@ def _int(value: Any, name: str, default: int, low: int, high: int | None = None)
 def listing(ws: Workspace, resource: Resource, place: Place, query: Mapping[str, Any]) -> Any:
     """One page, newest first, in the spec's list shape with the pagination facts it declares."""
     paging: Pagination = resource.pagination
-    limit = _int(query.get(paging.limit), paging.limit, paging.default_limit, 1, paging.max_limit)
+    limit = _int(query.get(sanitized(paging.limit)), paging.limit, paging.default_limit, 1, paging.max_limit)
     collection = ws.collection(place.kind)
     facts: dict[str, Any] = {"limit": limit}
-    position = query.get(paging.position)
+    position = query.get(sanitized(paging.position))  # Connexion passes `page[size]` as `page_size`
     if isinstance(position, list):
         position = position[-1] if position else None
     if paging.style == "cursor":

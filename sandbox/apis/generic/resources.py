@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import inflection
@@ -123,6 +123,9 @@ class Operation:
     status: int = 200
     method: str = "get"
     path: str = "/"
+    #: the keyword names of its declared path and query parameters, and whether it takes a body
+    params: tuple[str, ...] = ()
+    body: bool = False
 
 
 def resolve(spec: Mapping[str, Any], node: Any, depth: int = 0) -> Any:
@@ -268,6 +271,13 @@ def discover(spec: Mapping[str, Any]) -> dict[str, Operation]:
             op = resolve(spec, path_item).get(method)
             if isinstance(op, dict) and op.get("operationId") and op["operationId"] not in operations:
                 operations[op["operationId"]] = Operation(op["operationId"], None, None, None, 200, method, path)
+    for name, found_op in operations.items():
+        path_item = resolve(spec, paths[found_op.path])
+        op = path_item[found_op.method]
+        declared = [resolve(spec, p) for p in (*path_item.get("parameters", []), *op.get("parameters", []))]
+        params = tuple(dict.fromkeys(sanitized(p["name"]) for p in declared
+                                     if isinstance(p, dict) and p.get("in") in ("path", "query") and "name" in p))
+        operations[name] = replace(found_op, params=params, body="requestBody" in op)
     return operations
 
 
