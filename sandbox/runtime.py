@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -137,11 +137,8 @@ class Runtime:
     def workspace(self, api: str, tenant: str) -> Workspace:
         """A tenant's workspace whose events go out as this API's webhooks."""
         style = self.apis[api].webhooks
-        clock = self.clock_for(api, tenant)
-        events = (
-            None if style is None else partial(publish, self.store, clock, self.ids, style, api, tenant, always=False)
-        )
-        return Workspace(self.store, api, tenant, clock, self.ids, events, self.config.webhook_hosts)
+        ws = Workspace(self.store, api, tenant, self.clock_for(api, tenant), self.ids, None, self.config.webhook_hosts)
+        return ws if style is None else replace(ws, events=partial(publish, ws, style, always=False))
 
     @staticmethod
     def trace_id() -> str:
@@ -154,6 +151,6 @@ async def deliver(runtime: Runtime, job: Job) -> None:
     style = runtime.apis[job.api].webhooks
     if style is not None:
         await attempt_delivery(
-            runtime.store, runtime.clock_for(job.api, job.tenant), runtime.ids, style, runtime.worker.client, job,
-            policy=runtime.config.webhook_hosts, timeout_seconds=runtime.config.webhook_timeout,
+            runtime.workspace(job.api, job.tenant), style, runtime.worker.client, job,
+            timeout_seconds=runtime.config.webhook_timeout,
         )

@@ -4,6 +4,7 @@ what it publishes, and return the event of the requested type."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -21,14 +22,14 @@ def run_trigger(api: str, event_type: str, action: Action, runtime: Runtime, ten
     style = runtime.apis[api].webhooks
     assert style is not None, f"{api} sends no webhooks"
     published: list[dict[str, Any]] = []
-    clock = runtime.clock_for(api, tenant)
+    ws = Workspace(runtime.store, api, tenant, runtime.clock_for(api, tenant), runtime.ids)
 
     def events(kind: str, data: dict[str, Any]) -> None:
-        event = publish(runtime.store, clock, runtime.ids, style, api, tenant, kind, data)
+        event = publish(ws, style, kind, data)
         assert event is not None  # always=True
         published.append(event)
 
-    action(runtime, Workspace(runtime.store, api, tenant, clock, runtime.ids, events))
+    action(runtime, replace(ws, events=events))
     return next(event for event in reversed(published) if event["type"] == event_type)
 
 

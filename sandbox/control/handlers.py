@@ -214,9 +214,8 @@ async def create_webhook_endpoint(body: dict[str, Any]) -> Response:
         raise ValidationFailed(f"{api.name} has no event {unknown[0]!r}; events: {', '.join(sorted(known))}", field="events")
     secret = body.get("secret") or new_secret()
     endpoint = webhooks.create_endpoint(
-        runtime.store, runtime.clock_for(api.name, body["tenant"]), runtime.ids, api.webhooks, api.name, body["tenant"],
-        body["url"], body["events"],
-        secret, body.get("description"), policy=runtime.config.webhook_hosts,
+        runtime.workspace(api.name, body["tenant"]), api.webhooks, body["url"], body["events"], secret,
+        body.get("description"),
     )
     return _ok(endpoint, 201)
 
@@ -259,7 +258,7 @@ async def redeliver(delivery_id: str) -> Response:
     runtime = _rt()
     for api, slug in _tenants(None, None):
         if runtime.store.collection(api, slug, "webhook_deliveries").get(delivery_id) is not None:
-            webhooks.redeliver(runtime.store, runtime.clock_for(api, slug), runtime.ids, api, slug, delivery_id)
+            webhooks.redeliver(runtime.workspace(api, slug), delivery_id)
             await _run_due()
             delivery = runtime.store.collection(api, slug, "webhook_deliveries").get(delivery_id)
             assert delivery is not None

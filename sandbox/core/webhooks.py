@@ -19,10 +19,11 @@ from typing import Any
 import httpx
 
 from sandbox.core import egress, jsonio
-from sandbox.core.clock import Clock, parse_iso, utc_iso
+from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.errors import ValidationFailed
 from sandbox.core.ids import IdFactory
-from sandbox.core.store import Job, Store
+from sandbox.core.store import Job
+from sandbox.core.workspace import Workspace
 
 DELIVER = "webhook.deliver"
 
@@ -52,52 +53,36 @@ class WebhookStyle:
 
 
 def publish(
-    store: Store,
-    clock: Clock,
-    ids: IdFactory,
-    style: WebhookStyle,
-    api: str,
-    tenant: str,
-    event_type: str,
-    data: dict[str, Any],
-    *,
-    always: bool = True,
+    ws: Workspace, style: WebhookStyle, event_type: str, data: dict[str, Any], *, always: bool = True
 ) -> dict[str, Any] | None:
-    """Queue one delivery per enabled endpoint subscribed to the event; returns the event. The event is
-    kept in its deliveries (their payload), not on its own: an event nobody subscribed to costs one read,
-    and with `always=False` (the request path, which ignores the result) nothing more: no id, no body."""
+    """Queue one delivery per enabled endpoint of the workspace's tenant subscribed to the event; returns the
+    event. The event is kept in its deliveries (their payload), not on its own: an event nobody subscribed
+    to costs one read, and with `always=False` (the request path, which ignores the result) nothing more:
+    no id, no body."""
     subscribed = [
         endpoint
-        for endpoint in store.collection(api, tenant, "webhook_endpoints").all()
+        for endpoint in ws.collection("webhook_endpoints").all()
         if endpoint.get("status", "enabled") == "enabled"
         and (event_type in endpoint.get("events", []) or "*" in endpoint.get("events", []))
     ]
     if not subscribed and not always:
         return None
-    moment = clock.now()
+    moment = ws.clock.now()
     now = utc_iso(moment)
-    event_id = ids.new("evt", moment)
+    event_id = ws.ids.new("evt", moment)
     body = style.envelope(event_type, event_id, now, data)
     event = {"id": event_id, "type": event_type, "created_at": now, "body": body}
     for endpoint in subscribed:
-        queue_delivery(store, ids, api, tenant, endpoint, event_id, event_type, style.encode(body), moment)
+        queue_delivery(ws, endpoint, event_id, event_type, style.encode(body), moment)
     return event
 
 
 def queue_delivery(
-    store: Store,
-    ids: IdFactory,
-    api: str,
-    tenant: str,
-    endpoint: dict[str, Any],
-    event_id: str,
-    event_type: str,
-    body: bytes,
-    moment: datetime,
+    ws: Workspace, endpoint: dict[str, Any], event_id: str, event_type: str, body: bytes, moment: datetime
 ) -> dict[str, Any]:
     now = utc_iso(moment)
     delivery = {
-        "id": ids.new("dlv", moment),
+        "id": ws.ids.new("dlv", moment),
         "endpoint_id": endpoint["id"],
         "event_id": event_id,
         "event_type": event_type,
@@ -108,36 +93,32 @@ def queue_delivery(
         "next_attempt_at": now,
         "created_at": now,
     }
-    store.collection(api, tenant, "webhook_deliveries").insert(delivery["id"], now, delivery)
-    store.add_job(Job(ids.new("job", moment), api, tenant, DELIVER, now, {"delivery_id": delivery["id"]}))
+    ws.collection("webhook_deliveries").insert(delivery["id"], now, delivery)
+    ws.store.add_job(Job(ws.ids.new("job", moment), ws.api, ws.tenant, DELIVER, now, {"delivery_id": delivery["id"]}))
     return delivery
 
 
 def create_endpoint(
-    store: Store,
-    clock: Clock,
-    ids: IdFactory,
+    ws: Workspace,
     style: WebhookStyle,
-    api: str,
-    tenant: str,
     url: str,
     events: list[str],
     secret: str,
     description: str | None = None,
     *,
-    policy: str,
     field: str = "url",
 ) -> dict[str, Any]:
     """An endpoint as a vendor dashboard would create it (control plane, for APIs without a create op).
-    A URL the egress `policy` refuses raises ValidationFailed (each API's 400) on field `url`."""
+    A URL the workspace's egress policy (`ws.webhook_hosts`) refuses raises ValidationFailed (each API's
+    400) on `field`."""
     try:
-        egress.check_url(url, policy)
+        egress.check_url(url, ws.webhook_hosts)
     except egress.EgressRefused as exc:
         raise ValidationFailed(f"webhook URL refused: {exc}", field=field) from None
-    moment = clock.now()
+    moment = ws.clock.now()
     now = utc_iso(moment)
     endpoint: dict[str, Any] = {
-        "id": style.endpoint_id(ids, moment),
+        "id": style.endpoint_id(ws.ids, moment),
         "url": url,
         "events": events,
         "description": description,
@@ -146,21 +127,22 @@ def create_endpoint(
         "created_at": now,
         "secret": secret,
     }
-    store.collection(api, tenant, "webhook_endpoints").insert(endpoint["id"], now, endpoint)
+    ws.collection("webhook_endpoints").insert(endpoint["id"], now, endpoint)
     return endpoint
 
 
-def redeliver(store: Store, clock: Clock, ids: IdFactory, api: str, tenant: str, delivery_id: str) -> dict[str, Any] | None:
+def redeliver(ws: Workspace, delivery_id: str) -> dict[str, Any] | None:
     """Attempt a delivery again now, whatever its state; the delivery id stays the same."""
-    deliveries = store.collection(api, tenant, "webhook_deliveries")
+    deliveries = ws.collection("webhook_deliveries")
     delivery = deliveries.get(delivery_id)
     if delivery is None:
         return None
-    moment = clock.now()
+    moment = ws.clock.now()
     delivery = {**delivery, "state": "pending", "next_attempt_at": utc_iso(moment)}
     deliveries.replace(delivery_id, delivery)
-    store.add_job(
-        Job(ids.new("job", moment), api, tenant, DELIVER, utc_iso(moment), {"delivery_id": delivery_id, "manual": True})
+    ws.store.add_job(
+        Job(ws.ids.new("job", moment), ws.api, ws.tenant, DELIVER, utc_iso(moment),
+            {"delivery_id": delivery_id, "manual": True})
     )
     return delivery
 
@@ -178,24 +160,24 @@ def next_attempt(
 
 
 async def attempt_delivery(
-    store: Store,
-    clock: Clock,
-    ids: IdFactory,
+    ws: Workspace,
     style: WebhookStyle,
     client: httpx.AsyncClient,
     job: Job,
-    policy: str = egress.DEFAULT_POLICY,
+    *,
     timeout_seconds: float | None = None,
 ) -> dict[str, Any] | None:
-    """One HTTP attempt of a queued delivery; records it and schedules the next one if needed.
+    """One HTTP attempt of a queued delivery of the workspace's tenant; records it and schedules the next
+    one if needed.
 
-    `policy`: the egress policy (`sandbox.core.egress`), checked on the resolved address; `timeout_seconds`
-    bounds the whole attempt (the vendor's 30 s unless configured shorter)."""
-    deliveries = store.collection(job.api, job.tenant, "webhook_deliveries")
+    The workspace's egress policy (`ws.webhook_hosts`, `sandbox.core.egress`) is checked on the resolved
+    address; `timeout_seconds` bounds the whole attempt (the vendor's 30 s unless configured shorter)."""
+    deliveries = ws.collection("webhook_deliveries")
     delivery = deliveries.get(job.payload["delivery_id"])
     if delivery is None:
         return None
-    endpoint = store.collection(job.api, job.tenant, "webhook_endpoints").get(delivery["endpoint_id"])
+    endpoint = ws.collection("webhook_endpoints").get(delivery["endpoint_id"])
+    clock = ws.clock
     moment = clock.now()
     attempt: dict[str, Any] = {"number": len(delivery["attempts"]) + 1, "at": utc_iso(moment)}
     if endpoint is None:
@@ -217,7 +199,7 @@ async def attempt_delivery(
         # one deadline for the whole attempt (name lookup included): httpx's own timeout restarts at every
         # read, so a receiver trickling bytes could hold a delivery for ever
         async with asyncio.timeout(timeout):
-            target = await egress.pin(endpoint["url"], policy)
+            target = await egress.pin(endpoint["url"], ws.webhook_hosts)
             request = client.build_request("POST", target.url, content=body, headers={**headers, **target.headers},
                                            timeout=timeout, extensions=target.extensions)
             response = await client.send(request, stream=True)
@@ -257,8 +239,8 @@ async def attempt_delivery(
             delivery = {**delivery, "attempts": attempts, "state": "failed", "next_attempt_at": None}
         else:
             delivery = {**delivery, "attempts": attempts, "state": "retrying", "next_attempt_at": utc_iso(due)}
-            store.add_job(
-                Job(ids.new("job", moment), job.api, job.tenant, DELIVER, utc_iso(due), {"delivery_id": delivery["id"]})
+            ws.store.add_job(
+                Job(ws.ids.new("job", moment), ws.api, ws.tenant, DELIVER, utc_iso(due), {"delivery_id": delivery["id"]})
             )
     deliveries.replace(delivery["id"], delivery)
     return delivery

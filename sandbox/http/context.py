@@ -1,17 +1,28 @@
-"""The request context handlers read: runtime, API, tenant principal, trace id."""
+"""The one typed state of a request: `RequestState`, created by `EdgeMiddleware`, completed by the gate.
+
+It lives in the ASGI scope (`scope["state"]`, under `STATE_KEY`), where every middleware sees it; handlers
+read the same object with `current()`, through Connexion's documented per-request context
+(`connexion.context.scope`), and their tenant's workspace with `tenant_workspace(api)`."""
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from connexion.context import scope as connexion_scope
 
 from sandbox.core.errors import Unauthorized
 
 if TYPE_CHECKING:
     from sandbox.core.auth import Principal
+    from sandbox.core.errors import SandboxError
+    from sandbox.core.ratelimit import RateState
     from sandbox.core.workspace import Workspace
     from sandbox.runtime import Mount, Runtime
+
+#: where the request's `RequestState` sits in `scope["state"]`
+STATE_KEY = "sandbox.request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,34 +36,51 @@ class IdempotencyClaim:
 
 
 @dataclass(slots=True)
-class RequestContext:
+class RequestState:
     runtime: Runtime
     trace_id: str
+    #: the API mount the path belongs to (None: outside every API, e.g. `/nope`)
     mount: Mount | None = None
+    #: the tenant the path (`/href/<slug>/api`) or the Host (`<slug>.localtest.me`) names, before any key
+    addressed_tenant: str | None = None
+    #: the verified key's holder (the gate); None on public operations and before the gate
     principal: Principal | None = None
+    #: the rate-limit counter this request hit (the gate, or the edge for unrouted requests)
+    rate: RateState | None = None
     #: a state-changing request of a vendor API: its handler runs as one write transaction
     write: bool = False
     idempotency: IdempotencyClaim | None = None
+    #: the error the response renders (`sandbox.http.errors.render`); the request journal lists its violations
+    error: SandboxError | None = None
 
     @property
     def tenant(self) -> str:
+        """The verified tenant of a secured operation."""
         if self.principal is None:  # a secured operation always has one; this guards spec mistakes
             raise Unauthorized()
         return self.principal.tenant
 
 
-_current: ContextVar[RequestContext] = ContextVar("lead_sandbox_request")
+def begin(scope: MutableMapping[str, Any], state: RequestState) -> RequestState:
+    """Attach a new request's state to its scope (the edge, once per request)."""
+    scope.setdefault("state", {})[STATE_KEY] = state
+    return state
 
 
-def current() -> RequestContext:
-    return _current.get()
+def state_of(scope: MutableMapping[str, Any]) -> RequestState | None:
+    """The request's state, or None where the edge did not run (not an HTTP request of the app)."""
+    return (scope.get("state") or {}).get(STATE_KEY)
 
 
-def bind(context: RequestContext) -> None:
-    _current.set(context)
+def current() -> RequestState:
+    """The state of the request a handler is serving."""
+    state = state_of(connexion_scope)  # type: ignore[arg-type]
+    if state is None:
+        raise LookupError("no request state: called outside a request served through EdgeMiddleware")
+    return state
 
 
 def tenant_workspace(api: str) -> Workspace:
-    """The workspace of this request's tenant in `api`: how a vendor handler reaches its records."""
-    ctx = current()
-    return ctx.runtime.workspace(api, ctx.tenant)
+    """The workspace of this request's verified tenant in `api`: how a vendor handler reaches its records."""
+    state = current()
+    return state.runtime.workspace(api, state.tenant)

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 
 from sandbox.core import errors as E
 from sandbox.core import jsonio
+from sandbox.http.context import state_of
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,11 @@ def neutral_body(error: E.SandboxError, trace_id: str) -> dict[str, Any]:
 
 def render(scope: MutableMapping[str, Any], exc: BaseException) -> tuple[int, bytes, dict[str, str]]:
     error = as_sandbox_error(exc)
-    state = scope.setdefault("state", {})
-    state["error"] = error  # the request journal lists its violations
-    trace_id = state.get("trace_id", "")
-    mount = state.get("mount")
+    state = state_of(scope)
+    trace_id, mount = "", None
+    if state is not None:
+        state.error = error  # the request journal lists its violations
+        trace_id, mount = state.trace_id, state.mount
     body = mount.api.render_error(error, trace_id) if mount else neutral_body(error, trace_id)
     headers = dict(error.headers)
     if error.status == 405 and mount is not None:

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.core.journal import BODY_LIMIT, Captured, violations_of
+from sandbox.http.context import state_of
 from sandbox.runtime import Runtime
 
 #: The inspector's own plumbing is not journaled: its polling would bury the requests worth reading.
@@ -33,7 +34,7 @@ class JournalMiddleware:
         journal.ensure_started()
         started = journal.wall()
         t0 = time.perf_counter()
-        state = scope.setdefault("state", {})
+        scope.setdefault("state", {})  # shared with the layers inside, where the edge puts the request's state
         request_chunks: list[bytes] = []
         request_size = 0
         response: dict[str, Any] = {"status": 500, "headers": (), "size": 0}
@@ -65,21 +66,22 @@ class JournalMiddleware:
         try:
             await self.app(scope, receive_capturing, send_capturing)
         finally:
-            mount = state.get("mount")
-            principal = state.get("principal")
-            error = state.get("error")
+            state = state_of(scope)  # set by the edge, inside
+            mount = state.mount if state is not None else None
+            principal = state.principal if state is not None else None
+            error = state.error if state is not None else None
             status = response["status"]
             journal.record(
                 Captured(
                     started=started,
                     duration_ms=(time.perf_counter() - t0) * 1000,
                     api=mount.api.name if mount is not None else None,
-                    tenant=principal.tenant if principal is not None else state.get("tenant"),
+                    tenant=principal.tenant if principal is not None else state.addressed_tenant if state else None,
                     method=scope["method"],
                     path=path,
                     query=scope.get("query_string", b""),
                     status=status,
-                    trace_id=state.get("trace_id", ""),
+                    trace_id=state.trace_id if state is not None else "",
                     key_last4=_key_last4(scope, mount),
                     request_headers=scope["headers"],
                     request_body=b"".join(request_chunks),

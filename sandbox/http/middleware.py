@@ -17,15 +17,15 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.core.definition import ApiDefinition
 from sandbox.config import Config
 from sandbox.core import errors as E
 from sandbox.core import host_guard, idempotency
 from sandbox.core.auth import SAFE_METHODS, Principal, authenticate
 from sandbox.core.clock import utc_iso
+from sandbox.core.definition import ApiDefinition
 from sandbox.core.ratelimit import RateLimitsUnavailable
-from sandbox.http import context as request_context
 from sandbox.http import write_unit
+from sandbox.http.context import IdempotencyClaim, RequestState, begin, state_of
 from sandbox.http.errors import render
 from sandbox.runtime import Runtime
 
@@ -102,18 +102,14 @@ class EdgeMiddleware:
             return
         runtime = self.runtime
         trace_id = runtime.trace_id()
-        state = scope.setdefault("state", {})
         path, tenant = runtime.route_tenant(scope["path"])
         if tenant is not None:  # /href/<slug>/api/... is routed as /href/api/... for tenant <slug>
             scope["path"] = path
             scope["raw_path"] = path.encode()
-            state["tenant"] = tenant
         mount = runtime.mount_at(path)
         if mount is not None and mount.api.tenant_from_host and tenant is None:
-            state["tenant"] = _host_tenant(_header(scope, b"host"))
-        state["trace_id"] = trace_id
-        state["mount"] = mount
-        request_context.bind(request_context.RequestContext(runtime, trace_id, mount))
+            tenant = _host_tenant(_header(scope, b"host"))
+        state = begin(scope, RequestState(runtime, trace_id, mount, addressed_tenant=tenant))
         # Servers started without lifespan events still get their job worker.
         runtime.worker.ensure_started()
 
@@ -125,12 +121,12 @@ class EdgeMiddleware:
                 if 300 <= message["status"] < 400:
                     raw = [_relative_location(pair) for pair in raw]
                 raw.append((b"x-trace-id", trace_id.encode()))
-                rate = state.get("rate")
+                rate = state.rate
                 if rate is None and mount is not None and mount.api.plans:
                     # No operation matched (404/405), so the gate did not run: count the request
                     # per client address, so that every response still carries the headers.
                     try:
-                        rate = state["rate"] = runtime.limiter.hit(*anonymous_bucket(runtime, mount.api, scope))
+                        rate = state.rate = runtime.limiter.hit(*anonymous_bucket(runtime, mount.api, scope))
                     except RateLimitsUnavailable:
                         rate = None  # this response is an error already
                 if rate is not None:
@@ -201,9 +197,9 @@ class GateMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        state = scope.setdefault("state", {})
-        mount = state.get("mount")
-        if mount is None:
+        state = state_of(scope)
+        mount = state.mount if state is not None else None
+        if state is None or mount is None:
             await self.app(scope, receive, send)
             return
         api = mount.api
@@ -219,7 +215,7 @@ class GateMiddleware:
             await self._with_fault(api.name, operation_id)
             await self.app(scope, receive, send)
             return
-        tenant = state.get("tenant")
+        tenant = state.addressed_tenant
         if api.tenant_from_host and (tenant is None or self.runtime.store.get_tenant(api.name, tenant) is None):
             raise E.TenantNotFound(
                 f"No tenant {tenant!r} here: send Host <tenant>.localtest.me or use {mount.prefix.rsplit('/', 1)[0]}/<tenant>/api"
@@ -250,7 +246,7 @@ class GateMiddleware:
                         "rather than let traffic through unmetered. Retry shortly."
                     ) from None
                 rate = None  # this API serves unmetered while the counters are away
-            state["rate"] = rate
+            state.rate = rate
             # Without a valid key the answer is the vendor's 401 whatever the address's budget: callers
             # sharing an address (a contract run's negative cases, a mistyped key) never get 429 instead.
             if rate is not None and not rate.allowed and failure is None:
@@ -262,8 +258,7 @@ class GateMiddleware:
             raise failure
         if principal is not None and scope["method"] not in SAFE_METHODS and not principal.can_write:
             raise E.Forbidden("This key is read-only: it cannot create, change or delete anything")
-        state["principal"] = principal
-        request_context.current().principal = principal
+        state.principal = principal
         await self._with_fault(api.name, operation_id)
         await self.app(scope, receive, send)
 
@@ -306,14 +301,13 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
-        state = scope.get("state", {})
-        mount = state.get("mount")
-        if mount is None or mount.api.admin_only:
+        state = state_of(scope)
+        mount = state.mount if state is not None else None
+        if state is None or mount is None or mount.api.admin_only:
             await self.app(scope, receive, send)
             return
-        ctx = request_context.current()
-        ctx.write = True
-        principal = state.get("principal")
+        state.write = True
+        principal = state.principal
         key = _header(scope, b"idempotency-key")
         if key is None or principal is None or not mount.api.idempotency:
             await self.app(scope, receive, send)
@@ -325,7 +319,7 @@ class IdempotencyMiddleware:
 
         body = await _read_body(receive)
         relative_path = scope["path"][len(mount.prefix) :]
-        claim = request_context.IdempotencyClaim(
+        claim = IdempotencyClaim(
             mount.api.name, principal.tenant, key, idempotency.fingerprint(scope["method"], relative_path, body)
         )
         now = utc_iso(self.runtime.clock_for(claim.api, claim.tenant).now())
@@ -337,7 +331,7 @@ class IdempotencyMiddleware:
             assert outcome.entry is not None
             await write_unit.replay_response(outcome.entry)(scope, receive, send)
             return
-        ctx.idempotency = claim  # the write unit claims it again inside its transaction (a concurrent twin)
+        state.idempotency = claim  # the write unit claims it again inside its transaction (a concurrent twin)
         await self.app(scope, _replay_receive(body, receive), send)
 
 

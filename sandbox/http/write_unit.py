@@ -19,7 +19,7 @@ from starlette.responses import Response
 from sandbox.core import errors as E
 from sandbox.core import idempotency
 from sandbox.core.clock import utc_iso
-from sandbox.http.context import IdempotencyClaim, RequestContext, current
+from sandbox.http.context import STATE_KEY, IdempotencyClaim, RequestState, current
 from sandbox.http.errors import render
 
 REPLAYED_HEADER = ("Idempotent-Replayed", "true")
@@ -47,14 +47,14 @@ class _RollBack(Exception):
         self.response = response
 
 
-def run_unit(ctx: RequestContext, call: Callable[[], Awaitable[Any]]) -> Any:
+def run_unit(ctx: RequestState, call: Callable[[], Awaitable[Any]]) -> Any:
     try:
         return _unit(ctx, call)
     except _RollBack as rolled_back:  # a 5xx the handler returned: sent, never stored, writes undone
         return rolled_back.response
 
 
-def _unit(ctx: RequestContext, call: Callable[[], Awaitable[Any]]) -> Any:
+def _unit(ctx: RequestState, call: Callable[[], Awaitable[Any]]) -> Any:
     store = ctx.runtime.store
     claim = ctx.idempotency
     error: E.SandboxError | None = None
@@ -111,10 +111,10 @@ def _run_to_completion(coroutine: Awaitable[Any]) -> Any:
     raise HandlerSuspended("a write handler awaited something that suspends; it must run as one transaction")
 
 
-def _rendered(ctx: RequestContext, exc: E.SandboxError) -> Response:
+def _rendered(ctx: RequestState, exc: E.SandboxError) -> Response:
     """The error exactly as the API's error handler would send it, so that what is stored is what is sent."""
-    scope = {"state": {"trace_id": ctx.trace_id, "mount": ctx.mount}}
-    status, body, headers = render(scope, exc)
+    # A state of its own: what is stored is not this request's error for the journal (it never was).
+    status, body, headers = render({"state": {STATE_KEY: RequestState(ctx.runtime, ctx.trace_id, ctx.mount)}}, exc)
     return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 

@@ -12,15 +12,15 @@ from starlette.responses import Response
 from sandbox.core import errors as E
 from sandbox.core.clock import Clock, utc_iso
 from sandbox.core.store import Job, Store
-from sandbox.http.context import IdempotencyClaim, RequestContext
+from sandbox.http.context import IdempotencyClaim, RequestState
 from sandbox.http.write_unit import HandlerSuspended, run_unit
 
 
-def _ctx(store: Store, key: str | None = "k") -> RequestContext:
+def _ctx(store: Store, key: str | None = "k") -> RequestState:
     clock = Clock()
     runtime: Any = SimpleNamespace(store=store, clock_for=lambda _api, _tenant: clock)
     claim = IdempotencyClaim("hadar", "t", key, "fp") if key else None
-    return RequestContext(runtime, "trace-1", write=True, idempotency=claim)
+    return RequestState(runtime, "trace-1", write=True, idempotency=claim)
 
 
 def _leads(store: Store):

@@ -95,10 +95,10 @@ def _prepare(runtime: Runtime) -> None:
     from sandbox.apis.hadar.events import STYLE
 
     from sandbox.core import webhooks
+    from sandbox.core.workspace import Workspace
 
-    endpoint = webhooks.create_endpoint(runtime.store, runtime.clock, runtime.ids, STYLE, "hadar", "marina-homes",
-                                        "http://127.0.0.1:9/hook", ["lead.created"], "whsec_" + "s" * 32,
-                                        policy="loopback")
+    ws = Workspace(runtime.store, "hadar", "marina-homes", runtime.clock, runtime.ids, webhook_hosts="loopback")
+    endpoint = webhooks.create_endpoint(ws, STYLE, "http://127.0.0.1:9/hook", ["lead.created"], "whsec_" + "s" * 32)
     runtime.store.set_meta("scaling:endpoint", endpoint["id"])
 
 

@@ -389,8 +389,7 @@ def _endpoint_view(endpoint: dict[str, Any]) -> dict[str, Any]:
 def create_webhook_endpoint(ws: Workspace, body: dict[str, Any], secret: str) -> dict[str, Any]:
     # the only time the secret is shown
     return webhooks.create_endpoint(
-        ws.store, ws.clock, ws.ids, STYLE, ws.api, ws.tenant, body["url"], body["events"], secret, body.get("description"),
-        policy=ws.webhook_hosts, field="webhook.url",
+        ws, STYLE, body["url"], body["events"], secret, body.get("description"), field="webhook.url"
     )
 
 
@@ -425,7 +424,7 @@ def redeliver_webhook(ws: Workspace, endpoint_id: str, delivery_id: str) -> dict
     delivery = ws.collection("webhook_deliveries").get(delivery_id)
     if delivery is None or delivery["endpoint_id"] != endpoint_id:
         raise errors.DeliveryNotFound()
-    queued = webhooks.redeliver(ws.store, ws.clock, ws.ids, API, ws.tenant, delivery_id)
+    queued = webhooks.redeliver(ws, delivery_id)
     assert queued is not None
     return webhooks.delivery_view(queued)
 

@@ -77,10 +77,7 @@ def get_lead(ws: Workspace, lead_id: str) -> dict[str, Any]:
 
 
 def register_webhook(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
-    endpoint = webhooks.create_endpoint(
-        ws.store, ws.clock, ws.ids, STYLE, ws.api, ws.tenant, body["url"], body["events"], body["secret"],
-        policy=ws.webhook_hosts,
-    )
+    endpoint = webhooks.create_endpoint(ws, STYLE, body["url"], body["events"], body["secret"])
     return {"webhook_id": endpoint["id"], "url": endpoint["url"], "events": endpoint["events"],
             "created_at": endpoint["created_at"]}
 
