@@ -48,8 +48,12 @@ class Plan:
 
 def read_spec(path: Path) -> dict[str, Any]:
     """The spec at `path`, parsed and validated (OpenAPI 3.0 or 3.1), or a one-line `ScaffoldError`."""
-    from openapi_spec_validator import validate
-    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+    try:  # a development dependency (the `dev` extra): scaffolding happens in a checkout
+        from openapi_spec_validator import validate
+        from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+    except ImportError:
+        raise ScaffoldError("scaffold validates the spec with openapi-spec-validator: "
+                            "pip install 'lead-sandbox[dev]' (or openapi-spec-validator)") from None
 
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -95,6 +95,24 @@ def test_wheel__holds_specs_and_fixtures_and_no_generic_top_level_names(installe
     assert result.stdout.split("\n")[:2] == ["['sandbox']", "True True"]
 
 
+def test_wheel__holds_the_scaffold_templates(installed: tuple[Path, Path], tmp_path: Path) -> None:
+    """The scaffold's templates are package data; without the `dev` extra (its spec validator) the command
+    says what to install, in one line."""
+    bin_dir, project = installed
+    code = ("from importlib import resources; folder = resources.files('sandbox') / 'templates' / 'scaffold'; "
+            "print(sorted(p.name for p in folder.iterdir()))")
+    listed = _run(bin_dir / "python", "-c", code, cwd=project)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.strip() == "['api_init.py.j2', 'fixture.yaml.j2', 'handlers.py.j2', 'test_api.py.j2']"
+    (tmp_path / "sandbox" / "apis").mkdir(parents=True)
+    (tmp_path / "openapi").mkdir()
+    spec = tmp_path / "notes.yaml"
+    spec.write_text("openapi: 3.1.0\ninfo: {title: Notes, version: '1'}\npaths: {}\n")
+    result = _run(bin_dir / "lead-sandbox", "scaffold", "notes", "--spec", spec, "--into", tmp_path, cwd=project)
+    assert result.returncode != 0 and "openapi-spec-validator" in result.stderr, result.stderr[-2000:]
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_wheel__serve_answers_a_request(installed: tuple[Path, Path]) -> None:
     bin_dir, project = installed
     port = free_port()
