@@ -137,3 +137,25 @@ def test_offset_lists_and_integer_ids(ws: Workspace) -> None:
     ids = [models.create(ws, tickets, TICKETS, {})["id"] for _ in range(3)]
     assert ids == [1, 2, 3]
     assert [t["id"] for t in models.listing(ws, tickets, TICKETS, {"offset": "1", "limit": "1"})] == [2]
+
+
+def test_a_hand_written_handler_wins_over_the_generic_one() -> None:
+    """A scaffolded `handlers.py` is `__getattr__ = handlers_for(...)` plus whatever is written in it."""
+    import inspect
+    import types
+
+    from sandbox.apis.generic.handlers import handlers_for
+
+    module = types.ModuleType("handlers")
+
+    async def list_contacts() -> None:  # hand-written
+        return None
+
+    module.list_contacts = list_contacts  # type: ignore[attr-defined]
+    module.__getattr__ = handlers_for("askad", "askad.yaml")  # type: ignore[attr-defined]
+    assert module.list_contacts is list_contacts
+    generic = module.list_deals
+    assert generic.__name__ == "list_deals"
+    assert list(inspect.signature(generic).parameters) == ["page", "limit", "stage"]  # only what the spec declares
+    with pytest.raises(AttributeError):
+        module.no_such_operation  # noqa: B018
