@@ -208,6 +208,7 @@ def test_served_widgets_are_stateful_paged_and_tenant_isolated(widgets: str, sca
         assert page.status_code == 200, page.text
         body = page.json()
         assert [w["name"] for w in body["data"]] == ["w2", "w1"] and body["has_more"] is True
+        assert page.links["next"]["url"] == f"?cursor={body['next_cursor']}&limit=2"  # relative to the request
         rest = client.get("/widgets", params={"limit": 2, "cursor": body["next_cursor"]}, headers=mine).json()
         assert [w["name"] for w in rest["data"]] == ["w0"] and rest["has_more"] is False and rest["next_cursor"] is None
 

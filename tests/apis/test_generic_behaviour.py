@@ -136,7 +136,9 @@ def test_offset_lists_and_integer_ids(ws: Workspace) -> None:
     assert tickets is not None
     ids = [models.create(ws, tickets, TICKETS, {})["id"] for _ in range(3)]
     assert ids == [1, 2, 3]
-    assert [t["id"] for t in models.listing(ws, tickets, TICKETS, {"offset": "1", "limit": "1"})] == [2]
+    body, following = models.listing_page(ws, tickets, TICKETS, {"offset": "1", "limit": "1"})
+    assert [t["id"] for t in body] == [2] and following == {"offset": 2, "limit": 1}
+    assert models.listing_page(ws, tickets, TICKETS, {"offset": "2", "limit": "1"})[1] is None
 
 
 def test_a_hand_written_handler_wins_over_the_generic_one() -> None:

@@ -11,6 +11,7 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.responses import Response
 
@@ -44,7 +45,9 @@ def make_handler(api: str, op: Operation) -> Handler:
         body = params.get("body")
         record_id = params.get(op.id_param) if op.id_param else None
         if op.action == "list":
-            return json_response(models.listing(ws, resource, place, params), op.status)
+            body, next_query = models.listing_page(ws, resource, place, params)
+            headers = {"Link": f'<?{urlencode(next_query)}>; rel="next"'} if next_query else None
+            return json_response(body, op.status, headers)
         if op.action == "create":
             result = models.create(ws, resource, place, body if isinstance(body, dict) else {})
         elif op.action == "read":

@@ -93,10 +93,18 @@ def _int(value: Any, name: str, default: int, low: int, high: int | None = None)
 
 def listing(ws: Workspace, resource: Resource, place: Place, query: Mapping[str, Any]) -> Any:
     """One page, newest first, in the spec's list shape with the pagination facts it declares."""
+    return listing_page(ws, resource, place, query)[0]
+
+
+def listing_page(ws: Workspace, resource: Resource, place: Place,
+                 query: Mapping[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+    """(the page's body, the query of the next page or None). The handler also sends the next page as a
+    `Link` header: a bare-array list has nowhere else to say where it is."""
     paging: Pagination = resource.pagination
     limit = _int(query.get(sanitized(paging.limit)), paging.limit, paging.default_limit, 1, paging.max_limit)
     collection = ws.collection(place.kind)
     facts: dict[str, Any] = {"limit": limit}
+    offset = 0
     position = query.get(sanitized(paging.position))  # Connexion passes `page[size]` as `page_size`
     if isinstance(position, list):
         position = position[-1] if position else None
@@ -119,7 +127,10 @@ def listing(ws: Workspace, resource: Resource, place: Place, query: Mapping[str,
                      pages=max(1, -(-total // limit)))
         if paging.style == "page":
             facts.update(next_page=facts["page"] + 1 if facts["has_more"] else None)
-    return shaped(resource.listing, [public(item) for item in items], facts)
+    following = {"cursor": facts.get("next_cursor"), "page": facts.get("next_page"),
+                 "offset": offset + limit if paging.style == "offset" and facts["has_more"] else None}[paging.style]
+    next_query = {paging.position: following, paging.limit: limit} if following is not None else None
+    return shaped(resource.listing, [public(item) for item in items], facts), next_query
 
 
 #: the declared property names a pagination fact fills (lower-case, without `_` and `-`)
