@@ -18,15 +18,16 @@ from connexion.resolver import Resolver
 
 from sandbox import spec as specs
 from sandbox.apis import registry
-from sandbox.core.definition import ApiDefinition
 from sandbox.config import Config
 from sandbox.console import ConsoleLog
 from sandbox.control import API as CONTROL_PLANE
 from sandbox.core.clock import Clock
+from sandbox.core.definition import ApiDefinition
 from sandbox.core.errors import SandboxError
 from sandbox.http.connexion_fence import FencedApp, check_connexion_version, middleware_stack
 from sandbox.http.docs import SwaggerDocsMiddleware
 from sandbox.http.errors import connexion_handler
+from sandbox.http.faults import FaultMiddleware
 from sandbox.http.journal import JournalMiddleware
 from sandbox.http.middleware import EdgeMiddleware, GateMiddleware, IdempotencyMiddleware
 from sandbox.http.write_unit import transactional
@@ -97,6 +98,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
         (MiddlewarePosition.BEFORE_SWAGGER, SwaggerDocsMiddleware, {"pages": docs_pages}),
         (MiddlewarePosition.BEFORE_SWAGGER, InspectorMiddleware, {"runtime": runtime}),
         (MiddlewarePosition.BEFORE_SECURITY, GateMiddleware, {"runtime": runtime}),
+        (MiddlewarePosition.BEFORE_SECURITY, FaultMiddleware, {"runtime": runtime}),  # only what the gate let through
         # Before validation: a reused key with another payload is a conflict even when that payload is
         # invalid; validation errors are exceptions, so they are never stored (Stripe's rule).
         (MiddlewarePosition.BEFORE_VALIDATION, IdempotencyMiddleware, {"runtime": runtime}),

@@ -4,14 +4,14 @@
   belongs to, the control plane's CSRF/Host guard, the body-size limit, and the headers every response
   carries (trace id, rate limits).
 - `GateMiddleware` (after routing, before Connexion's security): the vendor's key auth, roles and
-  per-key rate limits, so 401/403/429 come out in the vendor's own words.
+  per-key rate limits, so 401/403/429 come out in the vendor's own words. Injected faults follow it
+  (`sandbox.http.faults.FaultMiddleware`).
 - `IdempotencyMiddleware` (after auth, before validation): marks writes as one transaction, and replays
   the first response of an Idempotency-Key.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 from urllib.parse import urlsplit
 
@@ -212,7 +212,6 @@ class GateMiddleware:
         if api.admin_only:
             if operation_id != "getHealth":  # load balancers probe without the admin token
                 self._check_admin(scope)
-            await self._with_fault(api.name, operation_id)
             await self.app(scope, receive, send)
             return
         tenant = state.addressed_tenant
@@ -259,7 +258,6 @@ class GateMiddleware:
         if principal is not None and scope["method"] not in SAFE_METHODS and not principal.can_write:
             raise E.Forbidden("This key is read-only: it cannot create, change or delete anything")
         state.principal = principal
-        await self._with_fault(api.name, operation_id)
         await self.app(scope, receive, send)
 
     def _check_admin(self, scope: Scope) -> None:
@@ -273,18 +271,6 @@ class GateMiddleware:
         # The inspector's browser session (sandbox.inspector.web: same-site cookie set after the token was given)
         if not _same_secret(_cookie(scope, "lead_sandbox_admin"), token):
             raise E.Unauthorized("The control plane needs `Authorization: Bearer <admin token>`")
-
-    async def _with_fault(self, api: str, operation_id: str | None) -> None:
-        """Injected faults (control plane): wait, then fail, for the next N calls of an operation."""
-        fault = self.runtime.store.take_fault(api, operation_id)
-        if fault is None:
-            return
-        if fault.latency_ms:
-            await asyncio.sleep(fault.latency_ms / 1000)
-        if fault.status == 503:
-            raise E.ServiceUnavailable("Injected fault: a downstream provider is degraded (sandbox fault injection)")
-        if fault.status == 500:
-            raise E.InternalError("Injected fault: internal error (sandbox fault injection)")
 
 
 class IdempotencyMiddleware:

@@ -153,7 +153,7 @@ def test_the_lean_operation_and_the_fenced_validators_are_what_serves_a_request(
     # Ours in the order create_app composed them, around Connexion's own (outermost first).
     expected_order = ["JournalMiddleware", "EdgeMiddleware", "ExceptionMiddleware", "SwaggerDocsMiddleware",
                       "InspectorMiddleware", "SwaggerUIMiddleware", "RoutingMiddleware", "GateMiddleware",
-                      "SecurityMiddleware", "IdempotencyMiddleware", "RequestValidation", "ResponseValidation"]
+                      "FaultMiddleware", "SecurityMiddleware", "IdempotencyMiddleware", "RequestValidation", "ResponseValidation"]
     assert [name for name in names if name in expected_order] == expected_order
     assert any(isinstance(layer, RequestValidation) for layer in stack)
     assert any(isinstance(layer, ResponseValidation) for layer in stack)
