@@ -12,6 +12,7 @@ import asyncio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.core import errors as E
+from sandbox.http.connexion_fence import routed_operation_id
 from sandbox.http.context import state_of
 from sandbox.runtime import Runtime
 
@@ -24,8 +25,7 @@ class FaultMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = state_of(scope) if scope["type"] == "http" else None
         if state is not None and state.mount is not None:
-            operation_id = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
-            await self._inject(state.mount.api.name, operation_id)
+            await self._inject(state.mount.api.name, routed_operation_id(scope))
         await self.app(scope, receive, send)
 
     async def _inject(self, api: str, operation_id: str | None) -> None:

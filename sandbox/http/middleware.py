@@ -25,6 +25,7 @@ from sandbox.core.clock import utc_iso
 from sandbox.core.definition import ApiDefinition
 from sandbox.core.ratelimit import RateLimitsUnavailable
 from sandbox.http import write_unit
+from sandbox.http.connexion_fence import routed_operation_id
 from sandbox.http.context import IdempotencyClaim, RequestState, begin, state_of
 from sandbox.http.errors import render
 from sandbox.runtime import Runtime
@@ -205,8 +206,7 @@ class GateMiddleware:
         api = mount.api
         if mount.unserved is not None:
             raise E.NotFound(mount.unserved)
-        routing = scope.get("extensions", {}).get("connexion_routing", {})
-        operation_id = routing.get("operation_id")
+        operation_id = routed_operation_id(scope)
         principal: Principal | None = None
         failure: E.SandboxError | None = None
         if api.admin_only:

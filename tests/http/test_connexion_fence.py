@@ -27,7 +27,13 @@ from starlette.responses import JSONResponse
 from sandbox.app import create_app
 from sandbox.config import Config
 from sandbox.core.errors import SandboxError
-from sandbox.http.connexion_fence import FencedApp, UnsupportedConnexion, middleware_stack, version
+from sandbox.http.connexion_fence import (
+    FencedApp,
+    UnsupportedConnexion,
+    middleware_stack,
+    routed_operation_id,
+    version,
+)
 from sandbox.http.connexion_fence.lean_operation import LeanASGIApp, LeanOperation
 from sandbox.http.connexion_fence.validate_once import RequestValidation, ValidateOnce
 from sandbox.http.connexion_fence.validators import ResponseValidation
@@ -97,10 +103,26 @@ async def _create_thing(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, status_code=201)
 
 
+#: what `_RoutedTo` saw: the operation id the fence found after Connexion's routing
+_ROUTED: list[str | None] = []
+
+
+class _RoutedTo:
+    """Where the gate sits (before security): records the operation the fence says was routed to."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            _ROUTED.append(routed_operation_id(scope))
+        await self.app(scope, receive, send)
+
+
 @pytest.fixture(scope="module")
 def probe() -> Iterator[str]:
     """A FencedApp alone, serving a 3.1 spec whose keywords Draft 4 would ignore or misread."""
-    app = FencedApp(__name__, middlewares=middleware_stack([]))
+    app = FencedApp(__name__, middlewares=middleware_stack([(MiddlewarePosition.BEFORE_SECURITY, _RoutedTo, {})]))
     app.add_api(_SPEC_31, base_path="/probe", resolver=Resolver(function_resolver=lambda _: _create_thing))
     app.add_error_handler(SandboxError, connexion_handler)
     with serve_in_thread(app, lifespan="off") as origin:
@@ -116,6 +138,13 @@ def test_a_valid_body_reaches_the_handler_as_sent(probe: str) -> None:
     response = _post(probe, {"kind": "lead", "size": 0.5, "note": None})
     assert response.status_code == 201, response.text
     assert response.json() == {"kind": "lead", "size": 0.5, "note": None}
+
+
+def test_the_routed_operation_is_found_where_the_gate_runs(probe: str) -> None:
+    # Without it the gate would treat every operation as public: no key would be asked for.
+    _ROUTED.clear()
+    assert _post(probe, {"kind": "lead"}).status_code == 201
+    assert _ROUTED == ["createThing"]
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,8 @@ needs what Connexion does not offer through its public API:
 - `validate_once` / `lean_operation`: build per operation what Connexion rebuilds per request
   (about 10% of a GET's CPU under `make bench`), and hand handlers the body the validator parsed.
 - `security`: Connexion's security step reduced to reading the principal the gate verified.
+- `routing`: which operation Connexion routed a request to (a private key of the ASGI scope's extensions),
+  for the gate and the fault injection.
 
 Everything here is applied by `FencedApp` (what `sandbox.app.create_app` builds), never at import:
 importing `sandbox` or the pytest plugin changes nothing in a user's own Connexion apps. The versions
@@ -19,6 +21,14 @@ this was written against are declared in `version`; `FencedApp` refuses any othe
 """
 
 from sandbox.http.connexion_fence.app import FencedApp, middleware_stack
+from sandbox.http.connexion_fence.routing import routed_operation_id
 from sandbox.http.connexion_fence.version import WRITTEN_FOR, UnsupportedConnexion, check_connexion_version
 
-__all__ = ["WRITTEN_FOR", "FencedApp", "UnsupportedConnexion", "check_connexion_version", "middleware_stack"]
+__all__ = [
+    "WRITTEN_FOR",
+    "FencedApp",
+    "UnsupportedConnexion",
+    "check_connexion_version",
+    "middleware_stack",
+    "routed_operation_id",
+]
