@@ -44,7 +44,7 @@ class _Request(ConnexionRequest):
         return await super().files()
 
 
-def _memoize_body_lookups(op: Any) -> None:
+def memoize_body_lookups(op: Any) -> None:
     """The parameter decorator asks the operation for its body definition, schema and name on every
     request; each answer is a pure function of the spec and the content type (`body_definition` builds a
     MediaTypeDict per call). Cached on the operation object, bounded: the content type is the client's."""
@@ -65,7 +65,7 @@ class _DecorateOnce(StarletteDecorator):
             cached = parsers.get(id(current))
             if cached is None or cached[0] is not current:
                 # One parser per operation object (a handler may serve several mounts of one spec).
-                _memoize_body_lookups(current)
+                memoize_body_lookups(current)
                 parser_class = self.uri_parser_class or current.uri_parser_class
                 cached = parsers[id(current)] = (current, parser_class(current.parameters, current.body_definition()))
             request = _Request(scope._get_current_object(), receive._get_current_object(), uri_parser=cached[1])  # type: ignore[attr-defined]

@@ -1,18 +1,21 @@
 """Request validation with what Connexion builds per request built once per operation.
 
-`RequestValidationOperation.__call__` builds a URI parser, a parameter validator and a body validator on
-every request; they hold configuration only. `ValidateOnce.__call__` takes the same steps in the same
-order with those built once per operation (and media type). It is the one upstream method mirrored
-rather than extended (its steps are not separate hooks); tests/http/test_connexion_fence.py pins the
-upstream source it mirrors, so a release that changes that method fails there until this is re-read.
+`RequestValidationOperation.__call__` builds a parameter validator and a body validator on every request
+(from its `_validator_map`) and checks the media type against the operation's list; all of that depends
+on the operation (and the media type and charset) only. Here upstream's `__call__` runs as it is
+(`super()`, so upstream fixes are inherited), handed a validator map whose entries return validators
+built once, and a media-type check that remembers what it accepted. The operation's body lookups it asks
+for on every request are memoized on the operation (`memoize_body_lookups`).
 
-Before the steps, `normalise_content_type` makes the body's media type unambiguous (sandbox.http.content_type).
+Before upstream's steps, `normalise_content_type` makes the body's media type unambiguous
+(sandbox.http.content_type).
 
 Seams: `RequestValidationOperation._operation`/`_validator_map`, the operation's `_uri_parser_class`,
 `RequestValidationAPI.make_operation`, `RequestValidationMiddleware.api_cls`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from connexion.middleware.request_validation import (
@@ -21,68 +24,69 @@ from connexion.middleware.request_validation import (
     RequestValidationOperation,
 )
 from connexion.operations import AbstractOperation
-from connexion.utils import is_nullable
 from starlette.types import Receive, Scope, Send
 
+from sandbox.http.connexion_fence.lean_operation import memoize_body_lookups
 from sandbox.http.content_type import normalise_content_type
 
-_NO_VALIDATOR = object()
+#: the charset (and so the key) is the client's: bound what a client can make an operation keep
+_KEPT = 16
+
+
+class _BodyValidatorsOnce:
+    """Stands for the validator map's `body` entry: the same lookup (a KeyError where upstream gets one,
+    so it skips validation as before), but each (media type, charset) validator is built once."""
+
+    def __init__(self, classes: Mapping[str, Any]) -> None:
+        self._classes = classes
+        self._built: dict[tuple[str, str], Any] = {}
+
+    def __getitem__(self, mime_type: str) -> Callable[..., Any]:
+        validator_class = self._classes[mime_type]
+
+        def build(**options: Any) -> Any:
+            key = (mime_type, options["encoding"])
+            validator = self._built.get(key)
+            if validator is None:
+                validator = validator_class(**options)
+                if len(self._built) < _KEPT:
+                    self._built[key] = validator
+            return validator
+
+        return build
 
 
 class ValidateOnce(RequestValidationOperation):
-    """RequestValidationOperation.__call__ with what it builds per request built once."""
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         op = self._operation
-        self._parameters = self._validator_map["parameter"](
+        memoize_body_lookups(op)
+        upstream: dict[str, Any] = self._validator_map  # type: ignore[has-type]
+        parameters = upstream["parameter"](
             op.parameters,
             uri_parser=op._uri_parser_class(op.parameters, op.body_definition()),
             strict_validation=self.strict_validation,
             security_query_params=self.security_query_params,
         )
+        self._validator_map = {
+            **upstream,
+            "parameter": lambda *_args, **_options: parameters,
+            "body": _BodyValidatorsOnce(upstream["body"]),
+        }
         self._accepted: set[str] = set()
         self._takes_body = bool(op.request_body)
-        self._bodies: dict[tuple[str, str], Any] = {}
 
-    def _body_validator(self, mime_type: str, encoding: str) -> Any:
-        key = (mime_type, encoding)
-        validator = self._bodies.get(key)
-        if validator is None:
-            op = self._operation
-            schema = op.body_schema(mime_type)
-            validator = _NO_VALIDATOR
-            if schema:
-                try:
-                    body_validator = self._validator_map["body"][mime_type]
-                except KeyError:  # no validator for this media type: Connexion skips validation too
-                    pass
-                else:
-                    validator = body_validator(
-                        schema=schema,
-                        required=op.request_body.get("required", False),
-                        nullable=is_nullable(op.body_definition(mime_type)),
-                        encoding=encoding,
-                        strict_validation=self.strict_validation,
-                        uri_parser=op.uri_parser_class(op.parameters, op.body_definition()),
-                    )
-            if len(self._bodies) < 16:  # the charset is the client's: bound what a client can make us keep
-                self._bodies[key] = validator
-        return validator
+    def validate_mime_type(self, mime_type: str) -> None:
+        if mime_type in self._accepted:
+            return
+        super().validate_mime_type(mime_type)  # raises for a media type the operation does not take
+        if len(self._accepted) < _KEPT:
+            self._accepted.add(mime_type)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._takes_body:  # an operation without a request body ignores any body, whatever its type
             normalise_content_type(scope)  # first: what the body is decides every later step
-        self._parameters.validate(scope)
-        mime_type, encoding = self.extract_content_type(scope["headers"])
-        if mime_type not in self._accepted:
-            self.validate_mime_type(mime_type)  # raises for a media type the operation does not take
-            if len(self._accepted) < 16:
-                self._accepted.add(mime_type)
-        validator = self._body_validator(mime_type, encoding)
-        if validator is not _NO_VALIDATOR:
-            receive, scope = await validator.wrap_receive(receive, scope=scope)
-        await self.next_app(scope, receive, send)
+        await super().__call__(scope, receive, send)
 
 
 class _ValidateOnceApi(RequestValidationAPI):
