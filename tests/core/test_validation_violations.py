@@ -7,6 +7,7 @@ whole list (`ValidationFailed.violations`, what the request log records)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -137,15 +138,10 @@ def test_parameters__every_bad_parameter_is_a_violation() -> None:
         {"name": "status", "in": "query", "required": True, "schema": {"type": "string"}},
     ]
 
-    class Request:
-        query_params = {"limit": 101, "page": 0}
-        path_params: dict[str, Any] = {}
-        headers: dict[str, Any] = {}
-        cookies: dict[str, Any] = {}
-
+    request = SimpleNamespace(query_params={"limit": 101, "page": 0}, path_params={}, headers={}, cookies={})
     validator = Params2020(params, uri_parser=None)
     with pytest.raises(ValidationFailed) as caught:
-        validator.validate_request(Request())
+        validator.validate_request(request)
     assert [v.field for v in caught.value.violations] == ["limit", "page", "status"]
     assert caught.value.violations[2].message == "status is a required query parameter"
 

@@ -93,7 +93,6 @@ def sandboxes(tmp_path_factory) -> Iterator[dict[str, tuple[Runtime, str]]]:
 def _prepare(runtime: Runtime) -> None:
     """What the operations below need in both copies: a Hadar webhook endpoint with a delivery."""
     from sandbox.apis.hadar.events import STYLE
-
     from sandbox.core import webhooks
     from sandbox.core.workspace import Workspace
 
