@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from sandbox.cli.settings import CliError
 from sandbox.contracts.runner import (
     KEY_ENV,
     OTHER_KEY_ENV,
@@ -17,8 +19,6 @@ from sandbox.contracts.runner import (
     run_contract,
 )
 from sandbox.contracts.vendors import VENDORS
-
-from sandbox.cli.settings import CliError
 
 
 @click.command("contract", epilog=f"The key may also come from ${KEY_ENV}; a second tenant's key from ${OTHER_KEY_ENV}.")
@@ -55,11 +55,10 @@ def contract(reports: str, **options: Any) -> int:
 
 def check_against_fresh_sandbox(api: str, paths: list[Any], key: str | None = None) -> list[Any]:
     """docs-check with replays against a fresh in-memory sandbox on loopback (every API for `all`)."""
-    from sandbox.contracts.docs_check import check_paths
-    from sandbox.contracts.sandbox_server import running_sandbox
-
     from sandbox.apis import registry
     from sandbox.config import Config
+    from sandbox.contracts.docs_check import check_paths
+    from sandbox.contracts.sandbox_server import running_sandbox
 
     config = Config(db="memory", plans={"*": 10**9}, webhook_hosts="loopback")
     with running_sandbox(config) as origin:

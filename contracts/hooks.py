@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any
 
 import schemathesis
+
 from sandbox.contracts.vendors import VENDORS, Conventions
 
 _once_lock = threading.Lock()

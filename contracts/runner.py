@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from sandbox.config import SPEC_DIR, Config
 from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.contracts.vendors import VENDORS, Conventions
-
-from sandbox.config import SPEC_DIR, Config
 from sandbox.core.loopback import is_loopback_url
 
 KEY_ENV = "LEAD_SANDBOX_KEY"

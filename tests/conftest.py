@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import os
-
-# Every sandbox the tests start (in-process or as a subprocess) delivers webhooks to loopback only:
-# fuzzed or example endpoint URLs must never cause traffic off this machine.
-os.environ["LEAD_SANDBOX_WEBHOOK_HOSTS"] = "loopback"
-
-from collections.abc import Iterator
-
-# postgres_url, redis_url and db_url (each engine): real services, skipped with one line when absent
-pytest_plugins = ["tests.backends"]
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from sandbox.contracts.sandbox_server import running_sandbox
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.runtime import Runtime
+from sandbox.serving import serve_in_thread
+
+# Every sandbox the tests start (in-process or as a subprocess) delivers webhooks to loopback only:
+# fuzzed or example endpoint URLs must never cause traffic off this machine. Config reads it when built.
+os.environ["LEAD_SANDBOX_WEBHOOK_HOSTS"] = "loopback"
+
+# postgres_url, redis_url and db_url (each engine): real services, skipped with one line when absent
+pytest_plugins = ["tests.backends"]
 
 MARINA_ADMIN = "hdr_test_marina_growth_admin_4f9c2a7b"
 MARINA_READONLY = "hdr_test_marina_growth_readonly_8d1e6b30"
@@ -78,19 +86,6 @@ def client(server: str) -> Iterator[httpx.Client]:
 
 
 # --- webhook receivers, the control plane, waiting ---------------------------------------------------
-import json
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
-
-from sandbox.serving import serve_in_thread
-
 MARINA = "marina-homes"
 PALM = "palm-crest"
 

@@ -57,11 +57,11 @@ def test_spec__error_catalogue_covers_every_documented_error_status(api: str) ->
 def test_spec__path_parameter_examples_are_seeded_records() -> None:
     """The spec's example ids answer 200 on a fresh sandbox (seed 42, default tenant), so every
     documented GET works as written."""
-    from sandbox.contracts.vendors import VENDORS
     from starlette.testclient import TestClient
 
     from sandbox.app import create_app
     from sandbox.config import Config
+    from sandbox.contracts.vendors import VENDORS
 
     spec = load_spec("hadar.yaml")
     key, _ = VENDORS["hadar"].default_keys()

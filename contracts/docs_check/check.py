@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
 from sandbox.contracts.docs_check.extract import Example, Unparsed, extract, text_of
 from sandbox.contracts.docs_check.index import SpecIndex
 from sandbox.contracts.vendors import VENDORS, Conventions

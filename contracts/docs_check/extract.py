@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import json5
+
 from sandbox.contracts import snippets
 
 
@@ -183,7 +184,7 @@ def _literal(node: ast.AST) -> Any:
     except ValueError:
         if isinstance(node, ast.Dict):  # {**HEADERS, ...} or names inside: keep what is literal
             out = {}
-            for key, value in zip(node.keys, node.values):
+            for key, value in zip(node.keys, node.values, strict=True):  # ast keeps them paired
                 if isinstance(key, ast.Constant):
                     try:
                         out[key.value] = ast.literal_eval(value)

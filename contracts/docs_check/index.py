@@ -10,8 +10,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema_rs
-from sandbox.contracts.vendors import Conventions
 
+from sandbox.contracts.vendors import Conventions
 from sandbox.core.routes import parameters_in, route_pattern
 from sandbox.core.tenant_paths import without_tenant
 from sandbox.spec import load_spec
@@ -45,7 +45,7 @@ class SpecIndex:
             match = None
             if words:
                 pattern = r"\W+".join(re.escape(word) for word in words.split())
-                for match in re.finditer(pattern, lowered):
+                for match in re.finditer(pattern, lowered):  # noqa: B007 - the last match is the one kept
                     pass
             if match is not None and (best is None or match.start() > best[0]):
                 best = (match.start(), method, template, op)

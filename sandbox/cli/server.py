@@ -162,9 +162,8 @@ def run(config: Config, listener: socket.socket) -> None:
     seeder = seed_in_background(config)
     import uvicorn
 
-    from sandbox.serving import server_options
-
     from sandbox.app import create_app, runtime_of
+    from sandbox.serving import server_options
 
     join_background_seed(seeder, config)
     try:

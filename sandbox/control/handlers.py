@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 from datetime import timedelta
 from typing import Any
 
@@ -238,7 +239,7 @@ def _newest(kind: str, api: str | None, tenant: str | None, limit: int, keep: An
         items = store.collection(api_name, slug, kind).page(before_seq=None, limit=limit).items
         streams.append([{"api": api_name, "tenant": slug, **item} for item in items if keep is None or keep(item)])
     merged = heapq.merge(*streams, key=lambda item: item.get("created_at", ""), reverse=True)
-    return [item for _, item in zip(range(limit), merged)]
+    return list(itertools.islice(merged, limit))
 
 
 async def list_outbox(

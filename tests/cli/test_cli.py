@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sandbox.contracts.sandbox_server import free_port
 
 from sandbox.cli import main
 from sandbox.config import parse_plan_overrides
+from sandbox.contracts.sandbox_server import free_port
 
 ADMIN = "hdr_test_marina_growth_admin_4f9c2a7b"
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox.contracts.sandbox_server import free_port
 
 from sandbox import __version__
 from sandbox.cli import main
 from sandbox.cli import server as serve_module
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import free_port
 
 ADMIN = "hdr_test_marina_growth_admin_4f9c2a7b"
 

@@ -13,12 +13,12 @@ import click
 import httpx
 import pytest
 from conftest import Receiver
-from sandbox.contracts.sandbox_server import running_sandbox
 
 from sandbox.apis import registry
 from sandbox.cli import main
 from sandbox.cli.helpers import default_tenant, parse_duration
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.listen import listen, stable_secret
 from sandbox.serving import serve_in_thread
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import MARINA, MARINA_ADMIN, Receiver, bearer
-from sandbox.contracts.sandbox_server import running_sandbox
 
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.serving import serve_in_thread
 
 REPO = Path(__file__).resolve().parents[2]

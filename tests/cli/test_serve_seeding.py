@@ -13,11 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sandbox.contracts.sandbox_server import free_port
 
 from sandbox.app import create_app, runtime_of
 from sandbox.cli.server import join_background_seed
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import free_port
 from sandbox.core import owner
 from sandbox.core.clock import Clock, parse_iso
 from sandbox.core.store import Store

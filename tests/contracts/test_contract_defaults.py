@@ -13,11 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sandbox.contracts.hooks import rate_limit_note
-from sandbox.contracts.sandbox_server import free_port, running_sandbox
 
 from sandbox.cli import main
 from sandbox.config import Config
+from sandbox.contracts.hooks import rate_limit_note
+from sandbox.contracts.sandbox_server import free_port, running_sandbox
 
 
 def _serve(*args: str) -> tuple[subprocess.Popen[str], str]:

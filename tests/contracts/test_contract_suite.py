@@ -11,13 +11,13 @@ from xml.etree import ElementTree
 
 import orjson
 import pytest
-from sandbox.contracts.runner import ContractOptions, UnsafeTarget, guard, run_contract
-from sandbox.contracts.sandbox_server import running_sandbox
-from sandbox.contracts.vendors import VENDORS
 
 from sandbox.app import create_app
 from sandbox.cli import main
 from sandbox.config import Config
+from sandbox.contracts.runner import ContractOptions, UnsafeTarget, guard, run_contract
+from sandbox.contracts.sandbox_server import running_sandbox
+from sandbox.contracts.vendors import VENDORS
 from sandbox.core.loopback import is_loopback_url
 from sandbox.spec import load_spec
 

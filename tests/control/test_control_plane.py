@@ -9,11 +9,20 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import MARINA, MARINA_ADMIN, MARINA_SEEDED_LEADS, PALM, PALM_ADMIN, PALM_SEEDED_LEADS, bearer, wait_for
-from sandbox.contracts.sandbox_server import running_sandbox
+from conftest import (
+    MARINA,
+    MARINA_ADMIN,
+    MARINA_SEEDED_LEADS,
+    PALM,
+    PALM_ADMIN,
+    PALM_SEEDED_LEADS,
+    bearer,
+    wait_for,
+)
 
 from sandbox.apis import registry
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.core.clock import parse_iso
 from sandbox.spec import load_spec
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from sandbox.contracts.sandbox_server import running_sandbox
 
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.core.store import Store
 
 ASKAD = "ask_test_brightpath_admin_5e2a9c71"

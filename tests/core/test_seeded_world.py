@@ -15,9 +15,9 @@ import httpx
 import orjson
 import pytest
 
-from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.core.clock import Clock, parse_iso, utc_iso
 from sandbox.runtime import Runtime
 from sandbox.seeding import seeding_anchor

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import jsonschema_rs
 import orjson
-
-from datetime import UTC, datetime
 
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config

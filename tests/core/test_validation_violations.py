@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox.contracts.sandbox_server import running_sandbox
 
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.core.errors import ValidationFailed, Violation
 from sandbox.http.connexion_fence.validators import Body2020, Params2020
 from sandbox.spec import violations

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from sandbox.config import Config
 from sandbox.contracts.cli import check_against_fresh_sandbox
 from sandbox.contracts.docs_check.drift import DRIFT_END, DRIFT_START, render_markdown, vendor_findings
 from sandbox.contracts.docs_check.extract import extract
 from sandbox.contracts.sandbox_server import running_sandbox
-
-from sandbox.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT.parent / "shared" / "seeds"

@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import jsonschema_rs
 import pytest
-from sandbox.contracts.cli import _default_base
-from sandbox.contracts.sandbox_server import running_sandbox
-from sandbox.contracts.vendors import VENDORS
 
 from sandbox.apis import registry
 from sandbox.config import Config
+from sandbox.contracts.cli import _default_base
+from sandbox.contracts.sandbox_server import running_sandbox
+from sandbox.contracts.vendors import VENDORS
 from sandbox.spec import SPEC_DIR, load_spec
 
 SPECS = sorted(path.name for path in Path(SPEC_DIR).glob("*.yaml"))

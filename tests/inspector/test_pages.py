@@ -9,8 +9,8 @@ import httpx
 import pytest
 from conftest import MARINA, MARINA_ADMIN, bearer
 
-from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import running_sandbox
 
 APIS = ("hadar", "hadar-crm", "leaditio", "askad", "href")
 

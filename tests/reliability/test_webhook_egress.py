@@ -15,8 +15,8 @@ import httpx
 import pytest
 from conftest import MARINA_ADMIN, bearer, wait_for
 
-from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.core import egress
 from sandbox.serving import free_port
 

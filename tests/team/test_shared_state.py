@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sandbox.contracts.sandbox_server import free_port, running_sandbox
 
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import free_port, running_sandbox
 from sandbox.core.clock import Clock, parse_iso
 from tests.conftest import MARINA_ADMIN, PALM, bearer
 

@@ -15,8 +15,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sandbox.contracts.sandbox_server import free_port
 
+from sandbox.contracts.sandbox_server import free_port
 from sandbox.core.clock import parse_iso
 from tests.conftest import MARINA_ADMIN, PALM, bearer, wait_for
 

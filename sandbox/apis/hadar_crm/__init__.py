@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from sandbox.core.definition import ApiDefinition, KeyAuth, lazy
 from sandbox.apis.hadar_crm.errors import render
 from sandbox.apis.hadar_crm.events import STYLE
 from sandbox.apis.hadar_crm.triggers import TRIGGERS
+from sandbox.core.definition import ApiDefinition, KeyAuth, lazy
 
 API = ApiDefinition(
     name="hadar-crm",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from sandbox.core.definition import ApiDefinition, KeyAuth, lazy
 from sandbox.apis.href.errors import render
+from sandbox.core.definition import ApiDefinition, KeyAuth, lazy
 
 API = ApiDefinition(
     name="href",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from sandbox.core.definition import ApiDefinition, KeyAuth, lazy
 from sandbox.apis.leaditio.errors import render
 from sandbox.apis.leaditio.events import STYLE
 from sandbox.apis.leaditio.triggers import TRIGGERS
+from sandbox.core.definition import ApiDefinition, KeyAuth, lazy
 
 API = ApiDefinition(
     name="leaditio",

@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Receiver, bearer, wait_for
-from sandbox.contracts.sandbox_server import running_sandbox
 
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import running_sandbox
 
 BASE = "/askad/api/v1"
 ADMIN = "ask_test_brightpath_admin_5e2a9c71"

@@ -17,10 +17,10 @@ from conftest import (
     PALM_SEEDED_LEADS,
     bearer,
 )
-from sandbox.contracts.sandbox_server import running_sandbox
 
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.keys import hash_key
 

@@ -21,11 +21,11 @@ import pytest
 import stripe
 import vendor_pages
 from conftest import MARINA_ADMIN, bearer, wait_for
-from sandbox.contracts.sandbox_server import free_port, running_sandbox
 from vendor_pages import NODE
 
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import free_port, running_sandbox
 from sandbox.core.clock import Clock, parse_iso
 
 #: Stripe's webhook module: its `time` is swapped to pin "now" for the tolerance check

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Recorder
-from sandbox.contracts.sandbox_server import running_sandbox
 
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.core.clock import parse_iso, utc_iso
 
 BASE = "/hadar-crm/api/v1"

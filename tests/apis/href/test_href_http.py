@@ -15,10 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sandbox.contracts.sandbox_server import running_sandbox
 
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.core.store import Store
 from sandbox.spec import load_spec
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sandbox.contracts.sandbox_server import running_sandbox
 
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.core.keys import hash_key
 
 PROJECT = Path(__file__).resolve().parents[3]

@@ -17,9 +17,9 @@ import httpx
 import pytest
 import yaml
 from conftest import Recorder
-from sandbox.contracts.sandbox_server import running_sandbox
 
 from sandbox.config import Config
+from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.core.clock import parse_iso, utc_iso
 
 BASE = "/leaditio/api/v1"
