@@ -401,6 +401,44 @@ def pairs_bench(rounds: int, seconds: int, connections: int, help_text: str, pri
     return rows
 
 
+def against_bench(rounds: int, seconds: int, connections: int, other: Path) -> None:
+    """This checkout's sandbox against another checkout's (`--against DIR`, with its own `.venv`), both quiet,
+    in one interleaved run: what a change did to throughput and CPU per request, like for like."""
+    python = other / ".venv" / "bin" / "python"
+    if not python.exists():
+        print(f"\nagainst: skipped, {python} does not exist (run `make .venv/.installed-stamp` in {other})")
+        return
+    folder = Path(tempfile.mkdtemp(prefix="lead-sandbox-against-"))
+    receiver = Receiver(folder)
+    targets = []
+    for name, interpreter in (("this checkout", Path(sys.executable)), (f"{other.name}", python)):
+        port = free_port()
+        command = sandbox_command(port, str(folder / f"{len(targets)}.db"), quiet=True, workers=1, help_text="--quiet")
+        command[0] = str(interpreter)
+        targets.append(Target(name, command, "/v1", port, folder / f"sandbox-{len(targets)}.log"))
+    print(f"\nagainst {other}: both sandboxes quiet, wrk -t2 -c{connections}, {seconds} s x {rounds} interleaved rounds")
+    try:
+        running = start_all(targets)
+        run_rounds(running, list(ENDPOINTS), rounds, seconds, connections, receiver)
+        if len(running) < 2:
+            return
+        here, there = running
+        print(f"\n{'endpoint':<15} {'req/s here':>10} {'req/s there':>11} {'ratio':>6} {'CPU ms here':>11} "
+              f"{'CPU ms there':>12} {'ratio':>6} {'p99 here':>8} {'p99 there':>9}")
+        for label in ENDPOINTS:
+            a, b = medians(here.results[label]), medians(there.results[label])
+            print(f"{label:<15} {a['rps']:>10.0f} {b['rps']:>11.0f} {a['rps'] / b['rps']:>5.2f}x {a['cpu_ms']:>11.3f} "
+                  f"{b['cpu_ms']:>12.3f} {a['cpu_ms'] / b['cpu_ms']:>5.2f}x {a['p99']:>8.1f} {b['p99']:>9.1f}")
+        for target in running:
+            largest, _ = target.peak_rss_mb()
+            print(f"{target.name:<16} start-up to first 200: {target.startup:.2f} s; peak RSS {largest:.0f} MB")
+    finally:
+        for target in targets:
+            target.stop()
+        receiver.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def create_postgres_db() -> str | None:
     """A new database on the local PostgreSQL (psql), or None when there is none."""
     name = f"ls_bench_{uuid.uuid4().hex[:10]}"
@@ -668,8 +706,10 @@ def main() -> int:
                         help="Prism's log level in the quiet pair (default silent; warn still logs every request)")
     parser.add_argument("--redis", default=None, help="also pass --redis URL to the PostgreSQL runs")
     parser.add_argument("--big", type=int, default=1_000_000, help="leads for the large cursor test")
-    parser.add_argument("--only", choices=("http", "pairs", "workers", "startup", "storage", "contract", "profile"),
-                        default=None, help="one part only; `profile` (py-spy per endpoint) runs only when asked")
+    parser.add_argument("--only", choices=("http", "pairs", "workers", "startup", "storage", "contract", "profile", "against"),
+                        default=None, help="one part only; `profile` and `against` run only when asked")
+    parser.add_argument("--against", type=Path, default=None, metavar="DIR",
+                        help="with --only against: another checkout (with its .venv) to compare this one with")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows under `make | tee`
     os.environ.setdefault("LEAD_SANDBOX_WEBHOOK_HOSTS", "loopback")
@@ -693,6 +733,10 @@ def main() -> int:
         print("\n".join(worker_rows))
     if args.only == "profile":
         profile_bench(args.seconds, args.connections, help_text)
+    if args.only == "against":
+        if args.against is None:
+            parser.error("--only against needs --against DIR")
+        against_bench(args.rounds, args.seconds, args.connections, args.against.resolve())
     if args.only in (None, "storage"):
         seeding_and_cursor_bench(args.big)
     if args.only in (None, "contract"):
