@@ -2,21 +2,24 @@
 the tenant's own collection of the store, with the sandbox's clock and deterministic ids.
 
 Models decide; `handlers.py` translates HTTP. A scaffolded API's hand-written rules replace one of
-these per operation (a handler of the same name in its own `handlers.py`) and may call them."""
+these per operation (a handler of the same name in its own `handlers.py`) and may call them. The
+mechanics underneath (a record or a 404, a new record, cursor and offset pages) are `records.py`,
+shared with the five hand-written vendors."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+from sandbox.apis.generic import records
 from sandbox.apis.generic.resources import PARENT, Pagination, Place, Resource, Shape, normal, sanitized
 from sandbox.core.errors import NotFound, ValidationFailed
-from sandbox.core.pagination import decode_cursor, encode_cursor
 from sandbox.core.workspace import Workspace
 
 
-def new_id(ws: Workspace, resource: Resource, place: Place) -> str | int:
-    moment, _ = ws.now()
+def new_id(ws: Workspace, resource: Resource, place: Place, moment: datetime | None = None) -> str | int:
+    moment = moment or ws.now()[0]
     if resource.id_style == "uuid":
         return ws.ids.uuid4()
     if resource.id_style == "integer":
@@ -34,22 +37,21 @@ def public(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def create(ws: Workspace, resource: Resource, place: Place, body: Mapping[str, Any] | None) -> dict[str, Any]:
-    _, now = ws.now()
-    record: dict[str, Any] = {resource.id_field: new_id(ws, resource, place), **_writable(resource, body)}
-    for stamp in (resource.created_field, resource.updated_field):
-        if stamp:
-            record[stamp] = now
-    if place.parent is not None:
-        record[PARENT] = place.parent
-    ws.collection(place.kind).insert(str(record[resource.id_field]), now, record)
-    return public(record)
+    def with_parent(record: dict[str, Any]) -> dict[str, Any]:  # kept with the record, never shown
+        return {**record, PARENT: place.parent} if place.parent is not None else record
+
+    return records.create(
+        ws, place.kind, lambda ws_, moment: new_id(ws_, resource, place, moment), _writable(resource, body),
+        id_field=resource.id_field, stamps=[s for s in (resource.created_field, resource.updated_field) if s],
+        stored=with_parent,
+    )
 
 
 def _stored(ws: Workspace, resource: Resource, place: Place, record_id: Any) -> dict[str, Any]:
-    record = ws.collection(place.kind).get(str(record_id))
-    if record is None or record.get(PARENT) != place.parent:  # another owner's pet is not here
-        raise NotFound(f"No {resource.singular} with id {record_id}")
-    return record
+    return records.get_or_raise(  # another owner's pet is not here
+        ws, place.kind, str(record_id), lambda: NotFound(f"No {resource.singular} with id {record_id}"),
+        belongs=lambda record: record.get(PARENT) == place.parent,
+    )
 
 
 def read(ws: Workspace, resource: Resource, place: Place, record_id: Any) -> dict[str, Any]:
@@ -102,17 +104,15 @@ def listing_page(ws: Workspace, resource: Resource, place: Place,
     `Link` header: a bare-array list has nowhere else to say where it is."""
     paging: Pagination = resource.pagination
     limit = _int(query.get(sanitized(paging.limit)), paging.limit, paging.default_limit, 1, paging.max_limit)
-    collection = ws.collection(place.kind)
     facts: dict[str, Any] = {"limit": limit}
     offset = 0
     position = query.get(sanitized(paging.position))  # Connexion passes `page[size]` as `page_size`
     if isinstance(position, list):
         position = position[-1] if position else None
     if paging.style == "cursor":
-        before = decode_cursor(str(position), ws.api, ws.tenant, place.tag, field=paging.position) if position else None
-        page = collection.page(place.where(), before_seq=before, limit=limit)
-        items = page.items
-        cursor = encode_cursor(ws.api, ws.tenant, place.tag, page.next_seq) if page.next_seq is not None else None
+        page = records.cursor_page(ws, place.kind, place.where(), str(position) if position else None, limit,
+                                   tag=place.tag, field=paging.position)
+        items, cursor = page.items, page.next_cursor
         facts.update(has_more=cursor is not None, next_cursor=cursor, cursor=cursor, next=cursor)
     else:
         if paging.style == "page":
@@ -122,7 +122,7 @@ def listing_page(ws: Workspace, resource: Resource, place: Place,
         else:
             offset = _int(position, paging.position, 0, 0)
             facts.update(offset=offset)
-        items, total = collection.offset_page(place.where(), offset=offset, limit=limit)
+        items, total = records.offset_page(ws, place.kind, place.where(), offset=offset, limit=limit)
         facts.update(total=total, count=total, has_more=offset + len(items) < total,
                      pages=max(1, -(-total // limit)))
         if paging.style == "page":
