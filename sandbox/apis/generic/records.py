@@ -43,13 +43,18 @@ def uuid(ws: Workspace, moment: datetime) -> str:
     return ws.ids.uuid4()
 
 
-def create(ws: Workspace, kind: str, new_id: NewId, fields: Mapping[str, Any], *, id_field: str = "id",
-           stamps: Iterable[str] = ("created_at", "updated_at"),
-           stored: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
+def create(ws: Workspace, kind: str, new_id: NewId, fields: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+           *, id_field: str = "id", stamps: Iterable[str] = ("created_at", "updated_at"),
+           stored: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+           at: tuple[datetime, str] | None = None) -> dict[str, Any]:
     """Insert `{id, **fields, <each stamp>: now}` (in that order: it is the order on the wire) and return
-    it. `stored`: what is kept when it differs from what is returned (a search field, a parent)."""
-    moment, now = ws.now()
-    record: dict[str, Any] = {id_field: new_id(ws, moment), **fields}
+    it. `fields` may be a function, called once the id is drawn: a rule in it that refuses the request
+    has then used up the id, as the vendor's own order did (ids come from one seeded stream, so a
+    later id depends on it). `stored`: what is kept when it differs from what is returned (a search
+    field, a parent). `at`: the `ws.now()` to stamp with, when the caller needs the same moment."""
+    moment, now = at or ws.now()
+    record: dict[str, Any] = {id_field: new_id(ws, moment)}
+    record.update(fields() if callable(fields) else fields)
     for stamp in stamps:
         record[stamp] = now
     ws.collection(kind).insert(str(record[id_field]), now, stored(record) if stored else record)

@@ -1,21 +1,26 @@
-"""Hadar's domain rules and state access. No HTTP here: handlers call one function each."""
+"""Hadar's domain rules. No HTTP here: handlers call one function each.
+
+Business rules: source normalisation and lead scoring, a lead keeps a phone or an e-mail, bookings
+complete on the sandbox clock and cancel once, webhook endpoints with secrets shown once; the wire
+shape is `{items, pagination}` cursor pages. The record mechanics are `sandbox.apis.generic.records`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
+from sandbox.apis.generic import records
+from sandbox.apis.generic.records import equal_to, get_or_raise, prefixed
 from sandbox.apis.hadar import errors
 from sandbox.apis.hadar.events import STYLE
-from sandbox.core import pagination, webhooks
+from sandbox.core import webhooks
 from sandbox.core.clock import parse_iso, utc_iso
-from sandbox.core.errors import NotFound, ValidationFailed
+from sandbox.core.errors import ValidationFailed
 from sandbox.core.store import Condition, Job
 from sandbox.core.workspace import Workspace
-
-API = "hadar"
 
 
 # --- listing ---------------------------------------------------------------------------------------
@@ -27,16 +32,13 @@ def page(
     limit: int,
     view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """One cursor page. Without a `view`, items are the stored JSON, passed to the response as it is."""
-    before = pagination.decode_cursor(cursor, API, ws.tenant, kind) if cursor else None
-    result = ws.collection(kind).page(where, before_seq=before, limit=limit, raw=view is None)
+    """One cursor page in Hadar's envelope. Without a `view`, items are the stored JSON, passed to the
+    response as it is."""
+    result = records.cursor_page(ws, kind, where, cursor, limit, raw=view is None)
     items = result.items if view is None else [view(item) for item in result.items]
-    next_cursor = (
-        pagination.encode_cursor(API, ws.tenant, kind, result.next_seq) if result.next_seq is not None else None
-    )
     return {
         "items": items,
-        "pagination": {"next_cursor": next_cursor, "has_more": next_cursor is not None, "limit": limit},
+        "pagination": {"next_cursor": result.next_cursor, "has_more": result.has_more, "limit": limit},
     }
 
 
@@ -47,13 +49,6 @@ def timestamp(value: str) -> str:
         return utc_iso(parse_iso(value))
     except ValueError:
         return value
-
-
-def _get(ws: Workspace, kind: str, record_id: str, missing: type[NotFound]) -> dict[str, Any]:
-    record = ws.collection(kind).get(record_id)
-    if record is None:
-        raise missing()
-    return record
 
 
 # --- leads ------------------------------------------------------------------------------------------
@@ -140,10 +135,14 @@ def lead_name(raw: str) -> str:
 
 
 def create_lead(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
-    moment, now = ws.now()
+    lead = records.create(ws, "leads", prefixed("lead"), lambda: _new_lead(body))
+    ws.emit("lead.created", lead)
+    return lead
+
+
+def _new_lead(body: dict[str, Any]) -> dict[str, Any]:
     utm = body.get("utm")
     lead: dict[str, Any] = {
-        "id": ws.ids.new("lead", moment),
         "name": lead_name(body["name"]),
         "phone": None,
         "email": None,
@@ -157,8 +156,6 @@ def create_lead(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
         "score": 0,
         "assigned_to": None,
         "notes": None,
-        "created_at": now,
-        "updated_at": now,
     }
     for name in LEAD_FIELDS:
         if name in body:
@@ -166,13 +163,11 @@ def create_lead(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
     if lead["email"]:
         lead["email"] = lead["email"].strip()
     lead["score"] = score_lead(lead)
-    ws.collection("leads").insert(lead["id"], now, lead)
-    ws.emit("lead.created", lead)
     return lead
 
 
 def get_lead(ws: Workspace, lead_id: str) -> dict[str, Any]:
-    return _get(ws, "leads", lead_id, errors.LeadNotFound)
+    return get_or_raise(ws, "leads", lead_id, errors.LeadNotFound)
 
 
 def update_lead(ws: Workspace, lead_id: str, patch: dict[str, Any]) -> dict[str, Any]:
@@ -201,17 +196,12 @@ def list_leads(
     assigned_to: str | None,
     status: str | None,
 ) -> dict[str, Any]:
-    where: list[Condition] = []
-    if source is not None:
-        where.append(Condition("source", "eq", normalise_source(source)))
+    where = equal_to(source=normalise_source(source) if source is not None else None)
     if score_min is not None:
         where.append(Condition("score", "gte", score_min))
     if created_after is not None:
         where.append(Condition("created_at", "gt", timestamp(created_after)))
-    if assigned_to is not None:
-        where.append(Condition("assigned_to", "eq", assigned_to))
-    if status is not None:
-        where.append(Condition("status", "eq", status))
+    where += equal_to(assigned_to=assigned_to, status=status)
     return page(ws, "leads", where, cursor, limit)
 
 
@@ -219,16 +209,11 @@ def list_leads(
 def list_conversations(
     ws: Workspace, *, limit: int, cursor: str | None, lead_id: str | None, channel: str | None, status: str | None
 ) -> dict[str, Any]:
-    where = [
-        Condition(name, "eq", value)
-        for name, value in (("lead_id", lead_id), ("channel", channel), ("status", status))
-        if value is not None
-    ]
-    return page(ws, "conversations", where, cursor, limit)
+    return page(ws, "conversations", equal_to(lead_id=lead_id, channel=channel, status=status), cursor, limit)
 
 
 def get_conversation(ws: Workspace, conversation_id: str) -> dict[str, Any]:
-    conversation = _get(ws, "conversations", conversation_id, errors.ConversationNotFound)
+    conversation = get_or_raise(ws, "conversations", conversation_id, errors.ConversationNotFound)
     messages = ws.collection("messages").all([Condition("conversation_id", "eq", conversation_id)])
     return {**conversation, "messages": [_message_view(m) for m in messages]}
 
@@ -239,9 +224,7 @@ def _message_view(message: dict[str, Any]) -> dict[str, Any]:
 
 # --- properties ---------------------------------------------------------------------------------
 def create_property(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
-    moment, now = ws.now()
-    listing = {
-        "id": ws.ids.new("prop", moment),
+    return records.create(ws, "properties", prefixed("prop"), {
         "title": body["title"].strip(),
         "type": body["type"],
         "listing_type": body["listing_type"],
@@ -252,15 +235,11 @@ def create_property(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
         "price_aed": body["price_aed"],
         "status": body.get("status", "available"),
         "handover_horizon": body.get("handover_horizon"),
-        "created_at": now,
-        "updated_at": now,
-    }
-    ws.collection("properties").insert(listing["id"], now, listing)
-    return listing
+    })
 
 
 def get_property(ws: Workspace, property_id: str) -> dict[str, Any]:
-    return _get(ws, "properties", property_id, errors.PropertyNotFound)
+    return get_or_raise(ws, "properties", property_id, errors.PropertyNotFound)
 
 
 def list_properties(
@@ -273,11 +252,7 @@ def list_properties(
     community: str | None,
     bedrooms: int | None,
 ) -> dict[str, Any]:
-    where = [
-        Condition(name, "eq", value)
-        for name, value in (("type", type), ("status", status), ("bedrooms", bedrooms))
-        if value is not None
-    ]
+    where = equal_to(type=type, status=status, bedrooms=bedrooms)
     if community is not None:
         where.append(Condition("community", "icontains", community))
     return page(ws, "properties", where, cursor, limit)
@@ -285,14 +260,12 @@ def list_properties(
 
 # --- bookings -----------------------------------------------------------------------------------
 def create_booking(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
-    if ws.collection("leads").get(body["lead_id"]) is None:
-        raise errors.LeadNotFound(field="booking.lead_id")
+    get_or_raise(ws, "leads", body["lead_id"], partial(errors.LeadNotFound, field="booking.lead_id"))
     property_id = body.get("property_id")
-    if property_id is not None and ws.collection("properties").get(property_id) is None:
-        raise errors.PropertyNotFound(field="booking.property_id")
+    if property_id is not None:
+        get_or_raise(ws, "properties", property_id, partial(errors.PropertyNotFound, field="booking.property_id"))
     moment, now = ws.now()
-    booking = {
-        "id": ws.ids.new("bkg", moment),
+    booking = records.create(ws, "bookings", prefixed("bkg"), {
         "lead_id": body["lead_id"],
         "property_id": property_id,
         "type": body.get("type", "viewing"),
@@ -303,9 +276,7 @@ def create_booking(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
         "notes": body.get("notes"),
         "cancellation_reason": None,
         "cancelled_at": None,
-        "created_at": now,
-    }
-    ws.collection("bookings").insert(booking["id"], now, booking)
+    }, stamps=("created_at",), at=(moment, now))
     schedule_completion(ws.store, ws.api, ws.tenant, booking, ws.ids.new("job", moment), moment)
     ws.emit("booking.created", booking)
     return booking
@@ -346,7 +317,7 @@ async def complete_booking_job(runtime: Any, job: Job) -> None:
 
 
 def get_booking(ws: Workspace, booking_id: str) -> dict[str, Any]:
-    return _get(ws, "bookings", booking_id, errors.BookingNotFound)
+    return get_or_raise(ws, "bookings", booking_id, errors.BookingNotFound)
 
 
 def cancel_booking(ws: Workspace, booking_id: str, reason: str | None) -> dict[str, Any]:
@@ -363,22 +334,16 @@ def cancel_booking(ws: Workspace, booking_id: str, reason: str | None) -> dict[s
 def list_bookings(
     ws: Workspace, *, limit: int, cursor: str | None, lead_id: str | None, status: str | None, type: str | None
 ) -> dict[str, Any]:
-    where = [
-        Condition(name, "eq", value)
-        for name, value in (("lead_id", lead_id), ("status", status), ("type", type))
-        if value is not None
-    ]
-    return page(ws, "bookings", where, cursor, limit)
+    return page(ws, "bookings", equal_to(lead_id=lead_id, status=status, type=type), cursor, limit)
 
 
 # --- invoices -----------------------------------------------------------------------------------
 def list_invoices(ws: Workspace, *, limit: int, cursor: str | None, status: str | None) -> dict[str, Any]:
-    where = [Condition("status", "eq", status)] if status is not None else []
-    return page(ws, "invoices", where, cursor, limit)
+    return page(ws, "invoices", equal_to(status=status), cursor, limit)
 
 
 def get_invoice(ws: Workspace, invoice_id: str) -> dict[str, Any]:
-    return _get(ws, "invoices", invoice_id, errors.InvoiceNotFound)
+    return get_or_raise(ws, "invoices", invoice_id, errors.InvoiceNotFound)
 
 
 # --- webhook endpoints --------------------------------------------------------------------------
@@ -394,7 +359,7 @@ def create_webhook_endpoint(ws: Workspace, body: dict[str, Any], secret: str) ->
 
 
 def get_webhook_endpoint(ws: Workspace, endpoint_id: str) -> dict[str, Any]:
-    return _endpoint_view(_get(ws, "webhook_endpoints", endpoint_id, errors.WebhookEndpointNotFound))
+    return _endpoint_view(get_or_raise(ws, "webhook_endpoints", endpoint_id, errors.WebhookEndpointNotFound))
 
 
 def list_webhook_endpoints(ws: Workspace, *, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -404,7 +369,7 @@ def list_webhook_endpoints(ws: Workspace, *, limit: int, cursor: str | None) -> 
 def rotate_webhook_secret(ws: Workspace, endpoint_id: str, secret: str) -> dict[str, Any]:
     """A new secret takes effect at once (later attempts are signed with it); shown this once."""
     endpoints = ws.collection("webhook_endpoints")
-    endpoint = dict(_get(ws, "webhook_endpoints", endpoint_id, errors.WebhookEndpointNotFound))
+    endpoint = dict(get_or_raise(ws, "webhook_endpoints", endpoint_id, errors.WebhookEndpointNotFound))
     endpoint.update(secret=secret, secret_last4=secret[-4:])
     endpoints.replace(endpoint_id, endpoint)
     return endpoint
@@ -413,17 +378,14 @@ def rotate_webhook_secret(ws: Workspace, endpoint_id: str, secret: str) -> dict[
 def list_webhook_deliveries(
     ws: Workspace, endpoint_id: str, *, limit: int, cursor: str | None, state: str | None
 ) -> dict[str, Any]:
-    _get(ws, "webhook_endpoints", endpoint_id, errors.WebhookEndpointNotFound)
-    where = [Condition("endpoint_id", "eq", endpoint_id)]
-    if state is not None:
-        where.append(Condition("state", "eq", state))
+    get_or_raise(ws, "webhook_endpoints", endpoint_id, errors.WebhookEndpointNotFound)
+    where = equal_to(endpoint_id=endpoint_id, state=state)
     return page(ws, "webhook_deliveries", where, cursor, limit, view=webhooks.delivery_view)
 
 
 def redeliver_webhook(ws: Workspace, endpoint_id: str, delivery_id: str) -> dict[str, Any]:
-    delivery = ws.collection("webhook_deliveries").get(delivery_id)
-    if delivery is None or delivery["endpoint_id"] != endpoint_id:
-        raise errors.DeliveryNotFound()
+    get_or_raise(ws, "webhook_deliveries", delivery_id, errors.DeliveryNotFound,
+                 belongs=lambda delivery: delivery["endpoint_id"] == endpoint_id)
     queued = webhooks.redeliver(ws, delivery_id)
     assert queued is not None
     return webhooks.delivery_view(queued)

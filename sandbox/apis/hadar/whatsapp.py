@@ -5,8 +5,10 @@ tenant's outbox and in the lead's conversation."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from sandbox.apis.generic.records import get_or_raise
 from sandbox.apis.hadar import errors
 from sandbox.apis.hadar.events import workspace_for
 from sandbox.core.clock import parse_iso, utc_iso
@@ -50,9 +52,7 @@ def window_open(ws: Workspace, lead_id: str, now: datetime) -> bool:
 
 
 def send(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
-    lead = ws.collection("leads").get(body["lead_id"])
-    if lead is None:
-        raise errors.LeadNotFound(field="message.lead_id")
+    lead = get_or_raise(ws, "leads", body["lead_id"], partial(errors.LeadNotFound, field="message.lead_id"))
     if not lead.get("phone"):
         raise errors.LeadHasNoPhone(field="message.lead_id")
     if ws.collection("opt_outs").get(lead["id"]) is not None:
@@ -94,17 +94,17 @@ def send(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def get(ws: Workspace, message_id: str) -> dict[str, Any]:
-    message = ws.collection("messages").get(message_id)
-    if message is None or message.get("direction") != "outbound" or message.get("channel") != "whatsapp":
-        raise errors.MessageNotFound()
+    message = get_or_raise(ws, "messages", message_id, errors.MessageNotFound, belongs=_sent_on_whatsapp)
     return wire(message)
+
+
+def _sent_on_whatsapp(message: dict[str, Any]) -> bool:
+    return message.get("direction") == "outbound" and message.get("channel") == "whatsapp"
 
 
 def receive(ws: Workspace, lead_id: str, text: str) -> dict[str, Any]:
     """An inbound message from the lead (control plane): opens the 24-hour window."""
-    lead = ws.collection("leads").get(lead_id)
-    if lead is None:
-        raise errors.LeadNotFound(field="lead_id")
+    get_or_raise(ws, "leads", lead_id, partial(errors.LeadNotFound, field="lead_id"))
     moment, now = ws.now()
     conversation = _conversation(ws, lead_id, moment, now)
     message = {
@@ -120,9 +120,7 @@ def receive(ws: Workspace, lead_id: str, text: str) -> dict[str, Any]:
 
 
 def opt_out(ws: Workspace, lead_id: str) -> dict[str, Any]:
-    lead = ws.collection("leads").get(lead_id)
-    if lead is None:
-        raise errors.LeadNotFound(field="lead_id")
+    get_or_raise(ws, "leads", lead_id, partial(errors.LeadNotFound, field="lead_id"))
     _, now = ws.now()
     record = {"lead_id": lead_id, "channel": "whatsapp", "opted_out_at": now}
     if ws.collection("opt_outs").get(lead_id) is None:
