@@ -1,10 +1,17 @@
-"""Hadar CRM domain rules and state access (no HTTP)."""
+"""Hadar CRM domain rules (no HTTP).
+
+Business rules: numbers echoed the Node way, new leads `new` with score 0 and searchable by name,
+e-mail and phone, appointments titled from their lead and completed on the sandbox clock; the wire
+shape is `{data, meta}` page/limit pages. The record mechanics are `sandbox.apis.generic.records`."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
+from sandbox.apis.generic import records
+from sandbox.apis.generic.records import equal_to, get_or_raise
 from sandbox.apis.hadar_crm import errors
 from sandbox.apis.hadar_crm.events import crm_id
 from sandbox.core import jsonio
@@ -17,7 +24,8 @@ COMPLETE_JOB = "hadar-crm.appointment.complete"
 
 
 def listing(ws: Workspace, kind: str, where: list[Condition], page: int, limit: int, view: Any = None) -> dict[str, Any]:
-    items, total = ws.collection(kind).offset_page(where, offset=(page - 1) * limit, limit=limit)
+    """One page in the CRM's envelope."""
+    items, total = records.numbered_page(ws, kind, where, page=page, limit=limit)
     meta = PageMeta(total=total, page=page, limit=limit)
     return {
         "data": [view(item) for item in items] if view else items,
@@ -36,12 +44,17 @@ def _ts(moment: Any) -> str:
     return utc_iso(moment)
 
 
+def crm_ids(prefix: str) -> records.NewId:
+    """Ids the vendor's way (`events.crm_id`) from the workspace's seeded ULIDs."""
+    def new_id(ws: Workspace, moment: datetime) -> str:
+        return crm_id(prefix, ws.ids.ulid(moment))
+    return new_id
+
+
 # --- leads ----------------------------------------------------------------------------------------
 def create_lead(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
     body = jsonio.js_numbers(body)  # the vendor (Node) echoes 500000.0 as 500000, like its webhooks
-    moment, now = ws.now()
-    lead = {
-        "id": crm_id("lead", ws.ids.ulid(moment)),
+    lead = records.create(ws, "leads", crm_ids("lead"), {
         "full_name": body.get("full_name"),
         "email": body.get("email"),
         "phone": body.get("phone"),
@@ -55,19 +68,13 @@ def create_lead(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
         "notes": body.get("notes"),
         "channel": body.get("channel", "api"),
         "assigned_to": None,
-        "created_at": now,
-        "updated_at": now,
-    }
-    ws.collection("leads").insert(lead["id"], now, with_search_text(lead))
+    }, stored=with_search_text)
     ws.emit("lead.created", lead)
     return lead
 
 
 def get_lead(ws: Workspace, lead_id: str) -> dict[str, Any]:
-    lead = ws.collection("leads").get(lead_id)
-    if lead is None:
-        raise errors.LeadNotFound()
-    return lead_view(lead)
+    return lead_view(get_or_raise(ws, "leads", lead_id, errors.LeadNotFound))
 
 
 def list_leads(
@@ -104,9 +111,7 @@ def with_search_text(lead: dict[str, Any]) -> dict[str, Any]:
 # --- properties ----------------------------------------------------------------------------------
 def create_property(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
     body = jsonio.js_numbers(body)  # the vendor (Node) echoes 500000.0 as 500000, like its webhooks
-    moment, now = ws.now()
-    listing_ = {
-        "id": crm_id("prop", ws.ids.ulid(moment)),
+    listing_ = records.create(ws, "properties", crm_ids("prop"), {
         "title": body["title"].strip(),
         "type": body["type"],
         "listing_type": body["listing_type"],
@@ -116,10 +121,7 @@ def create_property(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
         "bathrooms": body.get("bathrooms"),
         "size_sqft": body.get("size_sqft"),
         "price_aed": body["price_aed"],
-        "created_at": now,
-        "updated_at": now,
-    }
-    ws.collection("properties").insert(listing_["id"], now, listing_)
+    })
     ws.emit("property.created", listing_)
     return listing_
 
@@ -136,11 +138,7 @@ def list_properties(
     bedrooms: int | None,
     community: str | None,
 ) -> dict[str, Any]:
-    where = [
-        Condition(name, "eq", value)
-        for name, value in (("type", type), ("status", status), ("bedrooms", bedrooms))
-        if value is not None
-    ]
+    where = equal_to(type=type, status=status, bedrooms=bedrooms)
     if min_price is not None:
         where.append(Condition("price_aed", "gte", min_price))
     if max_price is not None:
@@ -153,12 +151,10 @@ def list_properties(
 # --- appointments --------------------------------------------------------------------------------
 def schedule_appointment(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
     body = jsonio.js_numbers(body)  # the vendor (Node) echoes 500000.0 as 500000, like its webhooks
-    lead = ws.collection("leads").get(body["lead_id"])
-    if lead is None:
-        raise errors.LeadNotFound(field="lead_id")
+    lead = get_or_raise(ws, "leads", body["lead_id"], partial(errors.LeadNotFound, field="lead_id"))
     property_id = body.get("property_id")
-    if property_id is not None and ws.collection("properties").get(property_id) is None:
-        raise errors.PropertyNotFound(field="property_id")
+    if property_id is not None:
+        get_or_raise(ws, "properties", property_id, partial(errors.PropertyNotFound, field="property_id"))
     moment, now = ws.now()
     try:
         start = parse_iso(body["scheduled_at"])
@@ -167,8 +163,7 @@ def schedule_appointment(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
         start, scheduled_at = None, body["scheduled_at"]
     duration = body.get("duration_minutes", 60)
     title = body.get("title") or f"{body['type'].replace('_', ' ').title()} with {lead.get('full_name') or lead['id']}"
-    appointment = {
-        "id": crm_id("appt", ws.ids.ulid(moment)),
+    appointment = records.create(ws, "appointments", crm_ids("appt"), {
         "title": title,
         "type": body["type"],
         "lead_id": lead["id"],
@@ -177,9 +172,7 @@ def schedule_appointment(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
         "duration_minutes": duration,
         "status": "scheduled",
         "notes": body.get("notes"),
-        "created_at": now,
-    }
-    ws.collection("appointments").insert(appointment["id"], now, appointment)
+    }, stamps=("created_at",), at=(moment, now))
     ws.emit("appointment.scheduled", appointment)
     if start is not None:
         end = max(start + timedelta(minutes=duration), moment)
@@ -203,12 +196,7 @@ def complete_appointment(ws: Workspace, appointment_id: str) -> dict[str, Any] |
 def list_appointments(
     ws: Workspace, *, page: int, limit: int, type: str | None, status: str | None, lead_id: str | None
 ) -> dict[str, Any]:
-    where = [
-        Condition(name, "eq", value)
-        for name, value in (("type", type), ("status", status), ("lead_id", lead_id))
-        if value is not None
-    ]
-    return listing(ws, "appointments", where, page, limit)
+    return listing(ws, "appointments", equal_to(type=type, status=status, lead_id=lead_id), page, limit)
 
 
 # --- webhooks -------------------------------------------------------------------------------------
