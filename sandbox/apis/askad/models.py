@@ -1,9 +1,16 @@
-"""AskAd: leads pushed in from anywhere become contacts (de-duplicated), deals are read-only here."""
+"""AskAd: leads pushed in from anywhere become contacts (de-duplicated), deals are read-only here.
+
+Business rules: one contact per e-mail (else phone) that gathers its leads' sources, fields and
+metadata; the wire shape is `{data, page, limit, total, has_more}` with fixed field lists. The record
+mechanics are `sandbox.apis.generic.records`."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from sandbox.apis.generic import records
+from sandbox.apis.generic.records import equal_to, uuid
 from sandbox.core.store import Condition
 from sandbox.core.workspace import Workspace
 
@@ -16,7 +23,9 @@ def dedupe_key(email: str | None, phone: str | None) -> str:
     return f"email:{email.strip().lower()}" if email else f"phone:{phone}"
 
 
-def _upsert_contact(ws: Workspace, fields: dict[str, Any], source: str | None, now: str) -> dict[str, Any]:
+def _upsert_contact(ws: Workspace, fields: dict[str, Any], source: str | None,
+                    at: tuple[datetime, str]) -> dict[str, Any]:
+    _, now = at
     contacts = ws.collection("contacts")
     key = dedupe_key(fields.get("email"), fields.get("phone"))
     existing = contacts.all([Condition("dedupe_key", "eq", key)])
@@ -32,8 +41,7 @@ def _upsert_contact(ws: Workspace, fields: dict[str, Any], source: str | None, n
         contact["updated_at"] = now
         contacts.replace(contact["id"], contact)
         return contact
-    contact = {
-        "id": ws.ids.uuid4(),
+    return records.create(ws, "contacts", uuid, {
         "email": fields.get("email"),
         "first_name": fields.get("first_name"),
         "last_name": fields.get("last_name"),
@@ -42,20 +50,14 @@ def _upsert_contact(ws: Workspace, fields: dict[str, Any], source: str | None, n
         "lead_count": 1,
         "metadata": dict(fields.get("metadata") or {}),
         "last_page_url": fields.get("last_page_url"),
-        "created_at": now,
-        "updated_at": now,
-        "dedupe_key": key,
-    }
-    contacts.insert(contact["id"], now, contact)
-    return contact
+    }, stored=lambda contact: {**contact, "dedupe_key": key}, at=at)
 
 
 def _lead(ws: Workspace, kind: str, body: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
-    _, now = ws.now()
-    contact = _upsert_contact(ws, fields, body.get("source"), now)
-    lead = {"id": ws.ids.uuid4(), "kind": kind, "contact_id": contact["id"], "source": body.get("source"),
-            "payload": body, "created_at": now}
-    ws.collection("leads").insert(lead["id"], now, lead)
+    at = ws.now()
+    contact = _upsert_contact(ws, fields, body.get("source"), at)
+    lead = records.create(ws, "leads", uuid, {"kind": kind, "contact_id": contact["id"], "source": body.get("source"),
+                                              "payload": body}, stamps=("created_at",), at=at)
     return {"id": lead["id"], "status": "created"}
 
 
@@ -72,7 +74,8 @@ def capture(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _page(ws: Workspace, kind: str, where: list[Condition], page: int, limit: int, keys: tuple[str, ...]) -> dict[str, Any]:
-    items, total = ws.collection(kind).offset_page(where, offset=(page - 1) * limit, limit=limit)
+    """One page in AskAd's envelope, each item its fixed fields."""
+    items, total = records.numbered_page(ws, kind, where, page=page, limit=limit)
     return {"data": [{k: item[k] for k in keys} for item in items], "page": page, "limit": limit, "total": total,
             "has_more": page * limit < total}
 
@@ -85,8 +88,7 @@ DEAL_FIELDS = ("id", "title", "contact_id", "value", "currency", "stage", "creat
 
 
 def list_deals(ws: Workspace, *, page: int, limit: int, stage: str | None) -> dict[str, Any]:
-    where = [Condition("stage", "eq", stage)] if stage else []
-    return _page(ws, "deals", where, page, limit, DEAL_FIELDS)
+    return _page(ws, "deals", equal_to(stage=stage or None), page, limit, DEAL_FIELDS)
 
 
 def contact_view(contact: dict[str, Any]) -> dict[str, Any]:
