@@ -1,10 +1,16 @@
-"""Leaditio domain rules: leads delivered to a buyer, scoring, matching over time, account stats."""
+"""Leaditio domain rules: leads delivered to a buyer, scoring, matching over time, account stats.
+
+Business rules: API access by plan, score = the capped breakdown and its tier, suburb and inclusive
+date filters, monthly quota and stats; the wire shape is `{leads, total, page, limit}` of summaries.
+The record mechanics are `sandbox.apis.generic.records`."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sandbox.apis.generic import records
+from sandbox.apis.generic.records import equal_to, get_or_raise
 from sandbox.apis.leaditio import errors
 from sandbox.apis.leaditio.events import STYLE
 from sandbox.core import webhooks
@@ -58,21 +64,19 @@ def list_leads(
     page: int,
     limit: int,
 ) -> dict[str, Any]:
-    where = [Condition(n, "eq", v) for n, v in (("vertical", vertical), ("score_tier", score_tier)) if v is not None]
+    where = equal_to(vertical=vertical, score_tier=score_tier)
     if suburb is not None:
         where.append(Condition("suburb_key", "eq", suburb.strip().lower()))
     if date_from is not None:
         where.append(Condition("delivered_at", "gte", _date(date_from).isoformat()))
     if date_to is not None:  # inclusive: everything before the next day
         where.append(Condition("delivered_at", "lt", (_date(date_to) + timedelta(days=1)).isoformat()))
-    items, total = ws.collection("leads").offset_page(where, offset=(page - 1) * limit, limit=limit)
+    items, total = records.numbered_page(ws, "leads", where, page=page, limit=limit)
     return {"leads": [{k: item[k] for k in SUMMARY} for item in items], "total": total, "page": page, "limit": limit}
 
 
 def get_lead(ws: Workspace, lead_id: str) -> dict[str, Any]:
-    lead = ws.collection("leads").get(lead_id)
-    if lead is None:
-        raise errors.LeadNotFound()
+    lead = get_or_raise(ws, "leads", lead_id, errors.LeadNotFound)
     return {k: lead[k] for k in DETAIL}
 
 
