@@ -1,18 +1,20 @@
-"""HREF lead intake: every POST makes a new lead (no idempotency, as documented)."""
+"""HREF lead intake: every POST makes a new lead (no idempotency, as documented).
+
+Business rules: consent recorded, `utm_*` fields gathered into one `utm`, status `new`; the new record
+itself is `sandbox.apis.generic.records.create`."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sandbox.apis.generic import records
 from sandbox.core.workspace import Workspace
 
 UTM = ("source", "medium", "campaign", "term", "content")
 
 
 def intake(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
-    moment, now = ws.now()
-    lead = {
-        "id": ws.ids.new("lead", moment),
+    return records.create(ws, "leads", records.prefixed("lead"), {
         "tenant": ws.tenant,
         "name": body["name"].strip(),
         "email": body.get("email"),
@@ -24,7 +26,4 @@ def intake(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
         "page_url": body.get("page_url"),
         "utm": {name: body[f"utm_{name}"] for name in UTM if f"utm_{name}" in body},
         "status": "new",
-        "created_at": now,
-    }
-    ws.collection("leads").insert(lead["id"], now, lead)
-    return lead
+    }, stamps=("created_at",))
