@@ -22,7 +22,7 @@ def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
 def test_layers_and_vendor_independence_hold():
     result = _lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 kept, 0 broken" in result.stdout
+    assert "4 kept, 0 broken" in result.stdout
 
 
 def test_an_upward_import_is_caught(tmp_path):
@@ -32,3 +32,13 @@ def test_an_upward_import_is_caught(tmp_path):
     result = _lint_imports(tmp_path)
     assert result.returncode != 0
     assert "sandbox.core._upward_probe -> sandbox.app" in result.stdout
+
+
+def test_the_shared_generic_behaviour_importing_a_vendor_is_caught(tmp_path):
+    """What the vendors share (`sandbox.apis.generic`, e.g. `records`) must not know any of them."""
+    shutil.copytree(ROOT / "sandbox", tmp_path / "sandbox", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "sandbox" / "apis" / "generic" / "_vendor_probe.py").write_text(
+        "from sandbox.apis.hadar import models  # noqa: F401\n")
+    result = _lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "The shared generic behaviour knows no vendor BROKEN" in result.stdout
