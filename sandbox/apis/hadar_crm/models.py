@@ -174,12 +174,21 @@ def schedule_appointment(ws: Workspace, body: dict[str, Any]) -> dict[str, Any]:
         "notes": body.get("notes"),
     }, stamps=("created_at",), at=(moment, now))
     ws.emit("appointment.scheduled", appointment)
-    if start is not None:
-        end = max(start + timedelta(minutes=duration), moment)
+    end = _end(start, duration)
+    if end is not None:
+        end = max(end, moment)
         ws.store.add_job(
             Job(ws.ids.new("job", moment), ws.api, ws.tenant, COMPLETE_JOB, _ts(end), {"appointment_id": appointment["id"]})
         )
     return appointment
+
+
+def _end(start: datetime | None, duration: int) -> datetime | None:
+    """When an appointment ends; None when UTC cannot hold it (it then stays scheduled, never a 500)."""
+    try:
+        return start + timedelta(minutes=duration) if start is not None else None
+    except OverflowError:
+        return None
 
 
 def complete_appointment(ws: Workspace, appointment_id: str) -> dict[str, Any] | None:

@@ -295,6 +295,16 @@ def test_schedule_appointment__existing_lead_201_unknown_lead_404(writer: httpx.
     assert missing.json()["error"]["code"] == "NOT_FOUND"
 
 
+def test_appointment_ending_after_year_9999_is_201_and_never_completes(writer: httpx.Client) -> None:
+    """A schema-valid start whose end UTC cannot hold (9999-12-31T23:30Z + 60 min) is no 500: it is kept
+    scheduled, as Hadar keeps such a booking confirmed."""
+    lead = writer.get("/leads", params={"limit": 1}).json()["data"][0]
+    body = {"type": "call", "lead_id": lead["id"], "scheduled_at": "9999-12-31T23:30:00Z", "duration_minutes": 60}
+    response = writer.post("/appointments", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["data"]["status"] == "scheduled"
+
+
 def test_appointment_completes_when_its_end_passes_on_the_frozen_clock(
     writer: httpx.Client, control: httpx.Client
 ) -> None:
