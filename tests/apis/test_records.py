@@ -99,3 +99,12 @@ def test_numbered_and_offset_pages_count_what_matches(store: Store) -> None:
     assert [item["n"] for item in items] == [2, 1] and total == 5
     items, total = records.offset_page(ws, "things", [Condition("n", "gte", 3)], offset=1, limit=5)
     assert [item["n"] for item in items] == [3] and total == 2
+
+
+def test_transition_moves_only_a_record_still_in_the_first_status(store: Store) -> None:
+    ws = _ws(store)
+    made = records.create(ws, "things", records.prefixed("thg"), {"status": "scheduled"})
+    moved = records.transition(ws, "things", made["id"], "scheduled", "completed")
+    assert moved == {**made, "status": "completed"} == ws.collection("things").get(made["id"])
+    assert records.transition(ws, "things", made["id"], "scheduled", "completed") is None  # twice: no change
+    assert records.transition(ws, "things", "thg_gone", "scheduled", "completed") is None

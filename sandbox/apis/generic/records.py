@@ -61,6 +61,18 @@ def create(ws: Workspace, kind: str, new_id: NewId, fields: Mapping[str, Any] | 
     return record
 
 
+def transition(ws: Workspace, kind: str, record_id: str, from_status: str, to_status: str) -> dict[str, Any] | None:
+    """Move a record `from_status` -> `to_status` and return it; None (nothing changed) when it is gone or
+    has moved on (a timed job firing after the record was cancelled, or twice)."""
+    collection = ws.collection(kind)
+    record = collection.get(record_id)
+    if record is None or record["status"] != from_status:
+        return None
+    record = {**record, "status": to_status}
+    collection.replace(record_id, record)
+    return record
+
+
 # --- pages ----------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class CursorPage:

@@ -303,13 +303,7 @@ def schedule_completion(store: Any, api: str, tenant: str, booking: dict[str, An
 
 def complete_booking(ws: Workspace, booking_id: str) -> dict[str, Any] | None:
     """No webhook: the page lists no booking event for it (`booking.created`, `booking.cancelled` only)."""
-    bookings = ws.collection("bookings")
-    booking = bookings.get(booking_id)
-    if booking is None or booking["status"] != "confirmed":
-        return None
-    booking = {**booking, "status": "completed"}
-    bookings.replace(booking_id, booking)
-    return booking
+    return records.transition(ws, "bookings", booking_id, "confirmed", "completed")
 
 
 async def complete_booking_job(runtime: Any, job: Job) -> None:

@@ -192,13 +192,9 @@ def _end(start: datetime | None, duration: int) -> datetime | None:
 
 
 def complete_appointment(ws: Workspace, appointment_id: str) -> dict[str, Any] | None:
-    appointments = ws.collection("appointments")
-    appointment = appointments.get(appointment_id)
-    if appointment is None or appointment["status"] != "scheduled":
-        return None
-    appointment = {**appointment, "status": "completed"}
-    appointments.replace(appointment_id, appointment)
-    ws.emit("appointment.completed", appointment)
+    appointment = records.transition(ws, "appointments", appointment_id, "scheduled", "completed")
+    if appointment is not None:
+        ws.emit("appointment.completed", appointment)
     return appointment
 
 
