@@ -89,3 +89,21 @@ def test_rate_limit_note__budget_wait_and_estimate() -> None:
                            sent=100, planned=400)
     assert note == ("lead-sandbox contract: rate limited on GET /leads: 0 of 60 requests left in this window; "
                     "waiting 42 s (Retry-After); 100 requests so far, up to 300 to go: about 5 min more at this budget")
+
+
+def test_trace_id_check__a_replayed_error_keeps_the_first_trace_id_in_its_body(client: httpx.Client) -> None:
+    """A stored 4xx replayed under its Idempotency-Key is the first response again (body trace_id of the request
+    that ran) with this request's X-Trace-Id: the check accepts it, and still compares a fresh error's two."""
+    from sandbox.contracts.hooks import vendor_trace_id
+
+    body = {"lead_id": "lead_01KRH25A3SV10FE43RKWT01BD0", "scheduled_at": "2031-01-01T10:00:00Z"}
+    first = client.post("/bookings", json=body, headers={"Idempotency-Key": "trace-replay-1"})
+    again = client.post("/bookings", json=body, headers={"Idempotency-Key": "trace-replay-1"})
+    assert first.status_code == again.status_code == 404
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["error"]["trace_id"] == first.json()["error"]["trace_id"] != again.headers["X-Trace-Id"]
+    assert vendor_trace_id(None, first, None) is None
+    assert vendor_trace_id(None, again, None) is None
+    forged = httpx.Response(404, headers={"X-Trace-Id": "other"}, json=first.json())
+    with pytest.raises(AssertionError, match="differs from header"):
+        vendor_trace_id(None, forged, None)
