@@ -14,6 +14,8 @@ import httpx
 from sandbox.console import ConsoleLog
 
 POLL_SECONDS = 1.0
+#: entries read per poll when following: more new requests than this between two polls are not all shown
+FOLLOW_WINDOW = 500
 
 
 class LogsError(Exception):
@@ -57,18 +59,21 @@ def tail(
     headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
     seen: deque[str] = deque(maxlen=5000)
     seen_set: set[str] = set()
-    printed = 0
+    first = True
     with httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=10, trust_env=False) as http:
         while True:
-            batch = fetch(http, api=api, tenant=tenant, status=status, limit=limit if not printed else 500)
-            fresh = [entry for entry in reversed(batch) if entry["id"] not in seen_set]
-            console(fresh)
-            for entry in fresh:
+            # Following, every poll reads the newest FOLLOW_WINDOW and prints what was not seen. The first
+            # poll reads that window too and prints only the newest `limit`: the rest counts as seen, so the
+            # second poll does not print the older history the user did not ask for.
+            batch = fetch(http, api=api, tenant=tenant, status=status, limit=FOLLOW_WINDOW if follow else limit)
+            unseen = [entry for entry in reversed(batch) if entry["id"] not in seen_set]  # oldest first
+            console(unseen[-limit:] if first else unseen)
+            for entry in unseen:
                 if len(seen) == seen.maxlen:
                     seen_set.discard(seen[0])
                 seen.append(entry["id"])
                 seen_set.add(entry["id"])
-            printed += len(fresh) or 1
+            first = False
             if not follow or not keep_going():
                 return 0
             time.sleep(poll_seconds)

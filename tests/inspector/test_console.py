@@ -66,6 +66,22 @@ def test_logs_follow_prints_new_requests_once(server, client):
     assert [" 200 " in lines[0], " 404 " in lines[1]] == [True, True] and len(lines) == 2
 
 
+def test_logs_follow_starts_with_the_newest_limit_and_never_prints_older_history(server, client):
+    for number in range(5):
+        client.get("/leads", params={"limit": number + 1})
+    out = io.StringIO()
+    rounds = iter([True, True, False])
+
+    def more() -> bool:
+        client.get("/leads/lead_nope")  # one new request between two polls
+        return next(rounds)
+
+    tail(server, api="hadar", follow=True, limit=2, stream=out, poll_seconds=0, keep_going=more)
+    lines = out.getvalue().splitlines()
+    assert ["limit=4" in lines[0], "limit=5" in lines[1]] == [True, True]  # the newest two, oldest first
+    assert len(lines) == 4 and all(" 404 " in line for line in lines[2:])  # then only the new ones
+
+
 def test_logs_json_format(server, client):
     client.get("/leads", params={"limit": 1})
     out = io.StringIO()
