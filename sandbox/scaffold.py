@@ -20,7 +20,7 @@ from sandbox.apis.generic.resources import discover, resolve
 
 NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 #: package names under sandbox/apis that are not APIs (or are the control plane's)
-RESERVED = frozenset({"generic", "base", "triggering", "sandbox", "control", "core"})
+RESERVED = frozenset({"generic", "triggering", "sandbox", "control", "core"})
 TENANTS = (("acme", "Acme Corp"), ("globex", "Globex Inc"))
 _METHODS = ("get", "put", "post", "patch", "delete")
 

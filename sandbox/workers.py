@@ -30,6 +30,9 @@ def config_from_environment() -> Config:
 
 def app() -> Any:
     """The factory each worker process calls (`uvicorn.run(..., factory=True)`)."""
+    from sandbox.warnings_policy import quiet_connexion_import
+
+    quiet_connexion_import()
     from sandbox.app import create_app
 
     return create_app(config_from_environment())

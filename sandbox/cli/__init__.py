@@ -67,6 +67,9 @@ cli.add_command(href)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 only on success)."""
+    from sandbox.warnings_policy import quiet_connexion_import
+
+    quiet_connexion_import()
     try:
         result = cli.main(list(argv) if argv is not None else None, prog_name="lead-sandbox", standalone_mode=False)
         sys.stdout.flush()

@@ -4,6 +4,7 @@ base URL works too); by default the host and port `serve` would use."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import signal
@@ -16,8 +17,18 @@ import click
 from sandbox.apis import registry
 from sandbox.cli.settings import CliError, envvar, server_origin
 
-#: the APIs that send webhooks, as their definitions say (a `WebhookStyle`), in the APIs' order
-WEBHOOK_APIS = tuple(name for name, api in registry().items() if api.webhooks is not None)
+
+class WebhookApi(click.Choice):  # type: ignore[type-arg]
+    """The APIs that send webhooks, as their definitions say (a `WebhookStyle`), in the APIs' order. Read when
+    click first needs them (parsing or --help of `listen`/`trigger`), not when the CLI is imported: that would
+    import every vendor package for every command, and a broken scaffolded package would break them all."""
+
+    def __init__(self) -> None:
+        self.case_sensitive = True
+
+    @functools.cached_property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(name for name, api in registry().items() if api.webhooks is not None)
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 base_url_option = click.option(
@@ -76,7 +87,7 @@ def control(origin: str, admin_token: str | None, method: str, path: str, **kwar
 
 
 @click.command("listen")
-@click.option("--api", type=click.Choice(WEBHOOK_APIS), default="hadar", show_default=True,
+@click.option("--api", type=WebhookApi(), default="hadar", show_default=True,
               help="the API whose webhooks to receive")
 @tenant_option
 @click.option("--forward-to", default=None, metavar="URL", help="your app's webhook URL  [default: only print]")
@@ -106,7 +117,7 @@ def listen(api: str, tenant: str | None, forward_to: str | None, events: str | N
 
 @click.command("trigger")
 @click.argument("event")
-@click.option("--api", type=click.Choice(WEBHOOK_APIS), required=True, help="the API whose event to trigger")
+@click.option("--api", type=WebhookApi(), required=True, help="the API whose event to trigger")
 @tenant_option
 @base_url_option
 @admin_token_option

@@ -16,7 +16,7 @@ import pytest
 from sandbox.config import Config
 from sandbox.contracts.sandbox_server import running_sandbox
 from sandbox.core.errors import ValidationFailed, Violation
-from sandbox.http.connexion_fence.validators import Body2020, Params2020
+from sandbox.http.connexion_fence.validators import Params2020, validate_body
 from sandbox.spec import violations
 
 HADAR_KEY = "hdr_test_marina_growth_admin_4f9c2a7b"
@@ -97,14 +97,6 @@ def test_askad__single_error_shape(origin: str) -> None:
 
 
 # --- the error object carries every violation -------------------------------------------------
-def _body_validator(schema: dict[str, Any]) -> Body2020:
-    validator = Body2020.__new__(Body2020)
-    validator._schema = schema
-    validator._nullable = False
-    validator._required = True
-    return validator
-
-
 def test_body_validator__raises_with_every_violation_first_is_the_message() -> None:
     schema = {
         "type": "object",
@@ -115,7 +107,7 @@ def test_body_validator__raises_with_every_violation_first_is_the_message() -> N
         },
     }
     with pytest.raises(ValidationFailed) as caught:
-        _body_validator(schema)._validate({"email": "nope", "phone": "12", "first_name": 7})
+        validate_body(schema, {"email": "nope", "phone": "12", "first_name": 7})
     error = caught.value
     assert {violation.field for violation in error.violations} == {"email", "phone", "first_name"}
     assert (error.field, error.message) == error.violations[0]

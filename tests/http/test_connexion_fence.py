@@ -8,6 +8,7 @@ validators are the ones in the running stack, and importing the sandbox changes 
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -32,8 +33,9 @@ from sandbox.http.connexion_fence import (
     version,
 )
 from sandbox.http.connexion_fence.lean_operation import LeanASGIApp, LeanOperation
+from sandbox.http.connexion_fence.security import GatePrincipal
 from sandbox.http.connexion_fence.validate_once import RequestValidation, ValidateOnce
-from sandbox.http.connexion_fence.validators import ResponseValidation
+from sandbox.http.connexion_fence.validators import ResponseOperation, ResponseValidation
 from sandbox.http.errors import connexion_handler
 from sandbox.serving import serve_in_thread
 
@@ -170,6 +172,15 @@ def test_request_validators_are_built_once_and_still_run_on_every_request(probe:
     assert operation._accepted == {"application/json"}
 
 
+def test_a_3_1_api_record_takes_options_as_upstreams_add_api_does() -> None:
+    """Known options merge into the app's; any other keyword argument reaches the API record (upstream's rule)."""
+    app = FencedApp(__name__, middlewares=middleware_stack([]), validate_responses=False)
+    app.add_api(copy.deepcopy(_SPEC_31), base_path="/probe", validate_responses=True, for_a_middleware="x")
+    [record] = app.middleware.apis
+    assert record.kwargs["validate_responses"] is True and record.kwargs["for_a_middleware"] == "x"
+    assert record.specification.spec["openapi"] == "3.1.0"
+
+
 def test_a_3_0_spec_still_gets_connexions_own_meta_schema_check() -> None:
     app = FencedApp(__name__, middlewares=middleware_stack([]))
     broken = {"openapi": "3.0.3", "info": {"title": "x", "version": "1"}, "paths": {"/x": {"get": {"responses": 5}}}}
@@ -201,11 +212,22 @@ def test_the_lean_operation_and_the_fenced_validators_are_what_serves_a_request(
     operations = [op for apis in validation.apis.values() for api in apis for op in api.operations.values()]
     assert operations and all(isinstance(op, ValidateOnce) for op in operations)
     assert MiddlewarePosition.BEFORE_VALIDATION.value is not RequestValidation  # Connexion's own class is untouched
+    # The response seam (edge headers exempt from the spec's required headers) serves every operation.
+    checking = next(layer for layer in stack if isinstance(layer, ResponseValidation))
+    responses = [op for apis in checking.apis.values() for api in apis for op in api.operations.values()]
+    assert responses and all(isinstance(op, ResponseOperation) for op in responses)
+    # Connexion's security step reads the gate's principal: every scheme the specs use maps to GatePrincipal.
+    security = next(layer for layer in stack if type(layer).__name__ == "SecurityMiddleware")
+    factories = {api.security_handler_factory for apis in security.apis.values() for api in apis}
+    assert factories
+    for factory in factories:
+        assert factory.security_handlers["bearer"] is GatePrincipal
+        assert factory.security_handlers["apiKey"] is GatePrincipal
 
 
 # --- importing the sandbox changes nothing in Connexion ----------------------------------------------
 _FINGERPRINT = r"""
-import json, sys
+import json, sys, warnings
 from connexion import validators, security
 from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
 from connexion.decorators import StarletteDecorator
@@ -254,6 +276,7 @@ print(json.dumps({
     "ConnexionMiddleware.default_middlewares": name(ConnexionMiddleware.default_middlewares),
     "validators.VALIDATOR_MAP": name(validators.VALIDATOR_MAP),
     "security.SECURITY_HANDLERS": name(security.SECURITY_HANDLERS),
+    "warnings.filters": [repr(entry) for entry in warnings.filters],  # no filter added by importing us
 }, sort_keys=True))
 """
 

@@ -22,6 +22,7 @@ from sandbox.core.errors import TenantNotFound, ValidationFailed
 from sandbox.core.ids import IdFactory
 from sandbox.core.store import Store
 from sandbox.core.workspace import Workspace
+from sandbox.http.connexion_fence.routing import routed_scope_extensions
 from sandbox.http.context import STATE_KEY, RequestState, current, state_of, tenant_workspace
 from sandbox.http.middleware import EdgeMiddleware, GateMiddleware
 from sandbox.runtime import Runtime
@@ -47,7 +48,7 @@ def _scope(path: str, *, host: str = "127.0.0.1:4010", headers: dict[str, str] |
     scope: dict[str, Any] = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
                              "query_string": b"", "headers": raw, "client": ("127.0.0.1", 5000)}
     if operation_id is not None:
-        scope["extensions"] = {"connexion_routing": {"operation_id": operation_id}}
+        scope["extensions"] = routed_scope_extensions(operation_id)
     return scope
 
 

@@ -12,6 +12,12 @@ from typing import Any
 from connexion.middleware.abstract import ROUTING_CONTEXT
 
 
+def routed_scope_extensions(operation_id: str) -> dict[str, Any]:
+    """The scope extensions Connexion's routing leaves for `operation_id`: for tests that call a middleware
+    after routing without running Connexion's router."""
+    return {ROUTING_CONTEXT: {"operation_id": operation_id}}
+
+
 def routed_operation_id(scope: Mapping[str, Any]) -> str | None:
     """The operationId Connexion routed this request to; None before routing or when nothing matched."""
     operation_id = scope.get("extensions", {}).get(ROUTING_CONTEXT, {}).get("operation_id")

@@ -43,5 +43,8 @@ def add_api_31(
     if middleware.middleware_stack is not None:
         raise RuntimeError("Cannot add api after an application has started")
     spec = Specification31(_string_keys(specification))
-    merged = middleware.options.replace(**options)
-    middleware.apis.append(API(spec, base_path=base_path, name=name, **merged.__dict__))
+    # As upstream: the known options merge into the app's (`_Options.replace`); any other keyword argument
+    # travels on to the API record for the middlewares that read it.
+    known = {key: options.pop(key) for key in list(options) if key in vars(middleware.options)}
+    merged = middleware.options.replace(**known)
+    middleware.apis.append(API(spec, base_path=base_path, name=name, **merged.__dict__, **options))

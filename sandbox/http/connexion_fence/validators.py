@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 
 _JSON_NULL = object()  # a body that is literally `null`, unlike an absent body (None)
 
-#: where the validated JSON body waits for the handler (`lean_operation`), so it is parsed once
+#: where the validated JSON body waits for the handler (`lean_operation`), so it is parsed once. Private to the
+#: fence: `Body2020` sets it and `LeanOperation` reads it; the request's own state is `RequestState`.
 PARSED_BODY = "sandbox.parsed_json_body"
 
 
@@ -59,16 +60,22 @@ class Body2020(JSONRequestBodyValidator):
         return _JSON_NULL if parsed is None else parsed
 
     def _validate(self, body: Any) -> dict | None:
-        if body is None:
-            if self._nullable or not self._required:
-                return None
-            raise ValidationFailed("Request body must not be empty", field="body")
-        if body is _JSON_NULL:
-            body = None
-        found = violations(self._schema, body, self._schema.get("x-error-prefix"))
-        if found:
-            raise ValidationFailed(violations=found)
-        return body
+        return validate_body(self._schema, body, nullable=self._nullable, required=self._required)
+
+
+def validate_body(schema: dict[str, Any], body: Any, *, nullable: bool = False, required: bool = True) -> Any:
+    """What `Body2020` does with a parsed body (None: no body; `_JSON_NULL`: a JSON `null`): the body, or
+    `ValidationFailed` carrying every violation of the 2020-12 schema."""
+    if body is None:
+        if nullable or not required:
+            return None
+        raise ValidationFailed("Request body must not be empty", field="body")
+    if body is _JSON_NULL:
+        body = None
+    found = violations(schema, body, schema.get("x-error-prefix"))
+    if found:
+        raise ValidationFailed(violations=found)
+    return body
 
 
 class Response2020(JSONResponseBodyValidator):
@@ -133,7 +140,7 @@ VALIDATOR_MAP: dict[str, Any] = {
 
 
 # --- response validation: headers added outside Connexion ----------------------------------------
-class _ResponseOperation(ResponseValidationOperation):
+class ResponseOperation(ResponseValidationOperation):
     """`EdgeMiddleware` adds `EDGE_HEADERS` around Connexion (so error responses carry them too); the
     response validator runs inside and cannot see them, so they are not required here. Schemathesis
     checks them end to end."""
@@ -152,7 +159,7 @@ class _ResponseOperation(ResponseValidationOperation):
 class _ResponseValidationApi(ResponseValidationAPI):
     def make_operation(self, operation: AbstractOperation) -> ResponseValidationOperation | ASGIApp:
         if self.validate_responses:
-            return _ResponseOperation(self.next_app, operation=operation, validator_map=self.validator_map)
+            return ResponseOperation(self.next_app, operation=operation, validator_map=self.validator_map)
         return super().make_operation(operation)
 
 
