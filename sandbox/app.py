@@ -56,6 +56,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
     config = config or Config()
     apis = registry(config.apis)
     apis["sandbox"] = CONTROL_PLANE  # /_sandbox, in every configuration
+    for api in apis.values():  # a schema 2020-12 cannot compile stops the start (one line), not each request
+        specs.check_schemas(api.spec_file)
     runtime = Runtime.build(config, apis, clock)
     ensure_seeded(runtime)
     for api in apis.values():

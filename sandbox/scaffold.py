@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 import yaml
 
 from sandbox.apis.generic.resources import discover, resolve
+from sandbox.spec import UncompilableSchema, check_document
+from sandbox.spec_upgrade import VERSION_30, VERSION_31, upgrade_to_31
 
 NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 #: package names under sandbox/apis that are not APIs (or are the control plane's)
@@ -44,6 +46,7 @@ class Plan:
     auth: Auth
     spec: dict[str, Any]
     keys: tuple[tuple[str, str, str], ...]  # (slug, tenant name, key)
+    upgraded_from: str | None = None  # the spec's own version when it was 3.0 (written as 3.1.0)
 
 
 def read_spec(path: Path) -> dict[str, Any]:
@@ -65,6 +68,9 @@ def read_spec(path: Path) -> dict[str, Any]:
         raise ScaffoldError(f"{path} is not YAML or JSON{where}: {getattr(exc, 'problem', None) or exc}") from None
     if not isinstance(spec, dict) or "openapi" not in spec:
         raise ScaffoldError(f"{path} is not an OpenAPI document (no `openapi` version field)")
+    version = str(spec["openapi"])
+    if not (VERSION_30.fullmatch(version) or VERSION_31.fullmatch(version)):
+        raise ScaffoldError(f"{path} is OpenAPI {version}: scaffold reads OpenAPI 3.0.x or 3.1.x")
     try:
         validate(spec)
     except OpenAPIValidationError as exc:
@@ -182,6 +188,14 @@ def plan(name: str, spec_path: Path, root: Path) -> Plan:
     if existing:
         raise ScaffoldError(f"API {name} already exists ({existing[0].relative_to(root)}); nothing was written")
     spec = read_spec(spec_path)
+    version = str(spec["openapi"])
+    upgraded_from = version if VERSION_30.fullmatch(version) else None
+    if upgraded_from:  # the sandbox validates as JSON Schema 2020-12, which 3.0 schemas do not speak
+        spec = upgrade_to_31(spec)
+    try:  # what `serve` would refuse to start with, refused here
+        check_document(spec, str(spec_path))
+    except UncompilableSchema as exc:
+        raise ScaffoldError(str(exc)) from None
     scheme_name, auth = _auth(spec)
     spec = prepared(spec, scheme_name)
     if not any(op.action for op in discover(spec).values()):
@@ -189,7 +203,7 @@ def plan(name: str, spec_path: Path, root: Path) -> Plan:
                             "(GET list, POST create) and /things/{id} (GET, PATCH, PUT, DELETE)")
     title = str((spec.get("info") or {}).get("title") or name)
     keys = tuple((slug, tenant, test_key(package, slug)) for slug, tenant in TENANTS)
-    return Plan(name, package, title, _solo_base(spec), auth, spec, keys)
+    return Plan(name, package, title, _solo_base(spec), auth, spec, keys, upgraded_from)
 
 
 def example_body(spec: dict[str, Any], schema: Any, depth: int = 0) -> Any:
@@ -285,7 +299,10 @@ def files(p: Plan) -> dict[str, str]:
 
 def scaffold(name: str, spec_path: Path, root: Path) -> list[Path]:
     """Write the new API into the checkout at `root`; returns the files written (nothing on an error)."""
-    p = plan(name, spec_path, root)
+    return write(plan(name, spec_path, root), root)
+
+
+def write(p: Plan, root: Path) -> list[Path]:
     contents = files(p)
     written = []
     for relative, text in contents.items():

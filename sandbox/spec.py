@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jsonschema_rs
 import orjson
@@ -39,20 +41,109 @@ def load_spec(name: str) -> dict[str, Any]:
     return copy.deepcopy(_parsed(path, path.stat().st_mtime))
 
 
+# --- where a spec keeps its schemas ----------------------------------------------------------------
+_METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
+
+
+def _escape(token: Any) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def schema_locations(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """Every place an OpenAPI document holds a schema, as (JSON pointer, holder, key): the schema is
+    `holder[key]`. Top-level schemas only; what they nest (properties, items, allOf, ...) is theirs."""
+
+    def media(base: str, holder: Any) -> Iterator[tuple[str, dict[str, Any], str]]:
+        if not isinstance(holder, dict):
+            return
+        if isinstance(holder.get("schema"), (dict, bool)):  # a parameter or a header
+            yield f"{base}/schema", holder, "schema"
+        for kind in ("content", "headers"):
+            for name, entry in (holder.get(kind) or {}).items():
+                yield from media(f"{base}/{kind}/{_escape(name)}", entry)
+
+    def parameters(base: str, listed: Any) -> Iterator[tuple[str, dict[str, Any], str]]:
+        for index, parameter in enumerate(listed if isinstance(listed, list) else []):
+            yield from media(f"{base}/parameters/{index}", parameter)
+
+    components = spec.get("components") or {}
+    for name, schema in (components.get("schemas") or {}).items():
+        if isinstance(schema, (dict, bool)):
+            yield f"/components/schemas/{_escape(name)}", components["schemas"], name
+    for kind in ("parameters", "requestBodies", "responses", "headers"):
+        for name, entry in (components.get(kind) or {}).items():
+            yield from media(f"/components/{kind}/{_escape(name)}", entry)
+    for path, item in (spec.get("paths") or {}).items():
+        if not isinstance(item, dict):
+            continue
+        base = f"/paths/{_escape(path)}"
+        yield from parameters(base, item.get("parameters"))
+        for method in _METHODS:
+            op = item.get(method)
+            if not isinstance(op, dict):
+                continue
+            yield from parameters(f"{base}/{method}", op.get("parameters"))
+            yield from media(f"{base}/{method}/requestBody", op.get("requestBody"))
+            for status, response in (op.get("responses") or {}).items():
+                yield from media(f"{base}/{method}/responses/{_escape(status)}", response)
+
+
+class UncompilableSchema(ValueError):
+    """A spec's schema that JSON Schema 2020-12 (jsonschema-rs) cannot compile; said in one line."""
+
+
+@functools.cache
+def _checked(path: Path, mtime: float) -> None:
+    check_document(_parsed(path, mtime), f"openapi/{path.name}")
+
+
+def check_document(spec: dict[str, Any], label: str) -> None:
+    """`UncompilableSchema`, in one line starting with `label`, unless every schema of `spec` compiles."""
+    pointers = [pointer for pointer, _, _ in schema_locations(spec)]
+    # One compile of the whole document, referring to every schema in it: each schema (and whatever it
+    # refers to) is compiled once, in milliseconds, and an error names its place in the document.
+    root = {**spec, "allOf": [{"$ref": "#" + quote(pointer, safe="/~")} for pointer in pointers]}
+    try:
+        jsonschema_rs.Draft202012Validator(root, validate_formats=True)
+    except jsonschema_rs.ValidationError as exc:
+        where = "/" + "/".join(_escape(part) for part in exc.instance_path) if list(exc.instance_path) else ""
+        message = " ".join(str(exc.message).split())
+        raise UncompilableSchema(f"{label}: the schema at {where or '(document)'} is not valid "
+                                 f"JSON Schema 2020-12: {message[:200]}") from None
+    except Exception as exc:  # noqa: BLE001 - e.g. an unresolvable $ref: still one line
+        message = " ".join(str(exc).split())
+        raise UncompilableSchema(f"{label}: a schema cannot be compiled: {message[:300]}") from None
+
+
+def check_schemas(name: str) -> None:
+    """Raises `UncompilableSchema` (one line naming the spec and the JSON pointer) unless every schema of
+    `openapi/<name>` compiles, so a bad schema stops the start, not each request with a 500. Once per file."""
+    path = spec_path(name)
+    _checked(path, path.stat().st_mtime)
+
+
 # --- compiled validators ---------------------------------------------------------------------------
 _compiled: dict[int, tuple[dict[str, Any], Any]] = {}
 
 
 def compiled(schema: dict[str, Any]) -> Any:
-    """One compiled 2020-12 validator per schema object (Connexion's own rebuilds one per request)."""
+    """One compiled 2020-12 validator per schema object (Connexion's own rebuilds one per request).
+    A schema that does not compile is remembered too (it is not recompiled on every request);
+    `check_schemas` at start-up keeps served specs from getting here."""
     entry = _compiled.get(id(schema))
     if entry is None or entry[0] is not schema:
         # Keep a reference to the schema so its id cannot be reused by another object.
         # Connexion attaches the spec's `components` to schemas it hands out; every `$ref` is already
         # resolved in place, and an inline response schema under `components` would make it circular.
         bare = {key: value for key, value in schema.items() if key != "components"}
-        entry = (schema, jsonschema_rs.Draft202012Validator(bare, validate_formats=True))
+        try:
+            validator: Any = jsonschema_rs.Draft202012Validator(bare, validate_formats=True)
+        except jsonschema_rs.ValidationError as exc:
+            validator = f"a schema cannot be compiled: {' '.join(str(exc.message).split())}"
+        entry = (schema, validator)
         _compiled[id(schema)] = entry
+    if isinstance(entry[1], str):  # a new exception each time: a re-raised one would keep every traceback
+        raise UncompilableSchema(entry[1])
     return entry[1]
 
 

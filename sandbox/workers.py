@@ -46,6 +46,12 @@ def check(config: Config) -> None:
         raise ValueError("--workers takes a positive number")
     if config.workers > 1 and config.db in MEMORY_URLS:
         raise ValueError("--workers needs a database the workers share: a file (the default) or postgresql://…")
+    from sandbox.apis import registry
+    from sandbox.control import API as CONTROL_PLANE
+    from sandbox.spec import check_schemas
+
+    for api in [*registry(config.apis).values(), CONTROL_PLANE]:  # here, not as N tracebacks from the workers
+        check_schemas(api.spec_file)
 
 
 def uvicorn_config(config: Config) -> Any:

@@ -302,3 +302,180 @@ def test_missing_spec_and_bad_name_are_one_line(tmp_path: Path, capsys: pytest.C
     assert "cannot read" in capsys.readouterr().err
     assert main(["scaffold", "Bad_Name", "--spec", str(tmp_path / "absent.yaml"), "--into", str(tmp_path)]) != 0
     assert "bad API name" in capsys.readouterr().err
+
+
+GADGETS_30 = """
+openapi: 3.0.3
+info: {title: Gadgets API, version: 1.0.0}
+servers: [{url: "https://api.gadgets.example/v2"}]
+components:
+  securitySchemes:
+    apiKey: {type: apiKey, in: header, name: X-Api-Key}
+  schemas:
+    Maker:
+      type: object
+      properties: {name: {type: string}}
+    Gadget:
+      type: object
+      required: [id, name, price, created_at]
+      properties:
+        id: {type: string, readOnly: true}
+        name: {type: string, example: Lamp}
+        price: {type: number, minimum: 0, exclusiveMinimum: true, maximum: 1000, exclusiveMaximum: false}
+        note: {type: string, nullable: true}
+        maker: {allOf: [{$ref: "#/components/schemas/Maker"}], nullable: true}
+        created_at: {type: string, format: date-time, readOnly: true}
+        updated_at: {type: string, format: date-time, readOnly: true}
+    GadgetInput:
+      type: object
+      required: [name, price]
+      properties:
+        name: {type: string, example: Lamp}
+        price: {type: number, minimum: 0, exclusiveMinimum: true, maximum: 1000, exclusiveMaximum: false, example: 9.5}
+        note: {type: string, nullable: true}
+        maker: {allOf: [{$ref: "#/components/schemas/Maker"}], nullable: true}
+    GadgetList:
+      type: object
+      required: [data, has_more, next_cursor]
+      properties:
+        data: {type: array, items: {$ref: "#/components/schemas/Gadget"}}
+        has_more: {type: boolean}
+        next_cursor: {type: string, nullable: true}
+paths:
+  /gadgets:
+    get:
+      parameters:
+        - {name: limit, in: query, schema: {type: integer, minimum: 0, exclusiveMinimum: true, maximum: 50}}
+      responses:
+        "200": {description: A page, content: {application/json: {schema: {$ref: "#/components/schemas/GadgetList"}}}}
+    post:
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/GadgetInput"}}}}
+      responses:
+        "201": {description: Created, content: {application/json: {schema: {$ref: "#/components/schemas/Gadget"}}}}
+  /gadgets/{gadget_id}:
+    get:
+      parameters:
+        - {name: gadget_id, in: path, required: true, schema: {type: string}}
+      responses:
+        "200": {description: One, content: {application/json: {schema: {$ref: "#/components/schemas/Gadget"}}}}
+"""
+
+
+def _serve(checkout: Path, api: str) -> tuple[subprocess.Popen[str], list[str], int]:
+    """`serve --api API` from a copy of the checkout, until `ready on` (or the process ends)."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(checkout), "LEAD_SANDBOX_WEBHOOK_HOSTS": "loopback", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "serve", "--api", api, "--port", str(port), "--db", "memory",
+         "--quiet", "--validate-responses"],
+        cwd=checkout, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output: list[str] = []
+    assert process.stdout is not None
+    deadline = time.monotonic() + 120  # start-up on a busy machine; not a timed assertion
+    for line in process.stdout:
+        output.append(line)
+        if line.startswith("ready on ") or time.monotonic() > deadline:
+            break
+    return process, output, port
+
+
+def test_an_openapi_30_spec_is_written_as_31_and_served_as_it_means(tmp_path: Path) -> None:
+    """3.0's `nullable: true` accepts null, its boolean `exclusiveMinimum` is exclusive, and no POST is a 500
+    (2020-12 read unconverted: null refused, and the boolean bound a schema that cannot compile)."""
+    checkout = _checkout_copy(tmp_path / "checkout")
+    spec = tmp_path / "gadgets.yaml"
+    spec.write_text(GADGETS_30, encoding="utf-8")
+    result = _run("scaffold", "gadgets", "--spec", str(spec), "--into", str(checkout), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "converted OpenAPI 3.0.3 to 3.1.0" in result.stdout
+
+    written = yaml.safe_load((checkout / "openapi" / "gadgets.yaml").read_text())
+    schemas = written["components"]["schemas"]
+    assert written["openapi"] == "3.1.0"
+    assert schemas["GadgetInput"]["properties"]["note"] == {"type": ["string", "null"]}
+    assert schemas["GadgetInput"]["properties"]["price"] == {"type": "number", "exclusiveMinimum": 0, "maximum": 1000,
+                                                            "examples": [9.5]}
+    assert schemas["GadgetInput"]["properties"]["maker"] == {
+        "anyOf": [{"allOf": [{"$ref": "#/components/schemas/Maker"}]}, {"type": "null"}]}
+    assert schemas["GadgetList"]["properties"]["next_cursor"]["type"] == ["string", "null"]
+    limit = written["paths"]["/gadgets"]["get"]["parameters"][0]["schema"]
+    assert limit == {"type": "integer", "exclusiveMinimum": 0, "maximum": 50}
+
+    process, output, port = _serve(checkout, "gadgets")
+    try:
+        assert output and output[-1].startswith("ready on "), "".join(output)
+        key = yaml.safe_load((checkout / "fixtures" / "gadgets.yaml").read_text())["tenants"][0]["keys"][0]["key"]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}/v2", headers={"X-Api-Key": key}, timeout=30) as client:
+            made = client.post("/gadgets", json={"name": "Lamp", "price": 0.01, "note": None, "maker": None})
+            assert made.status_code == 201, made.text
+            assert made.json()["note"] is None and made.json()["maker"] is None
+            assert client.get(f"/gadgets/{made.json()['id']}").json()["note"] is None
+            with_note = client.post("/gadgets", json={"name": "Desk", "price": 1000, "note": "oak", "maker": {"name": "A"}})
+            assert with_note.status_code == 201, with_note.text
+
+            refused = {
+                "note": client.post("/gadgets", json={"name": "x", "price": 1, "note": 5}),
+                "price": client.post("/gadgets", json={"name": "x", "price": 0}),  # exclusive: 0 itself is out
+            }
+            for field, response in refused.items():
+                assert response.status_code == 400, response.text
+                assert response.json()["error"]["field"] == field, response.text
+            assert client.post("/gadgets", json={"name": "x", "price": 1000.5}).status_code == 400
+            assert client.get("/gadgets", params={"limit": 0}).status_code == 400
+            page = client.get("/gadgets", params={"limit": 1})
+            assert page.status_code == 200 and page.json()["next_cursor"] is not None, page.text
+            last = client.get("/gadgets", params={"limit": 5})
+            assert last.status_code == 200 and last.json()["next_cursor"] is None, last.text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("version", ["2.0", "3.2.0", "4.0"])
+def test_a_spec_neither_30_nor_31_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        version: str) -> None:
+    (tmp_path / "sandbox" / "apis").mkdir(parents=True)
+    (tmp_path / "openapi").mkdir()
+    spec = tmp_path / "things.yaml"
+    spec.write_text(GADGETS_30.replace("openapi: 3.0.3", f"openapi: '{version}'"), encoding="utf-8")
+    assert main(["scaffold", "things", "--spec", str(spec), "--into", str(tmp_path)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"OpenAPI {version}" in err and "3.0.x or 3.1.x" in err, err
+    assert not (tmp_path / "openapi" / "things.yaml").exists()
+
+
+def test_a_schema_that_cannot_compile_stops_the_start_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Not a 500 on every request: `create_app` and `serve` refuse the spec, naming it and the schema's place."""
+    from sandbox import spec as specs
+    from sandbox.app import create_app
+    from sandbox.config import Config
+
+    shutil.copytree(ROOT / "openapi", tmp_path / "openapi")
+    broken = yaml.safe_load((tmp_path / "openapi" / "askad.yaml").read_text())
+    broken["components"]["schemas"]["Broken"] = {"type": "object", "properties": {
+        "price": {"type": "number", "minimum": 0, "exclusiveMinimum": True}}}
+    (tmp_path / "openapi" / "askad.yaml").write_text(yaml.safe_dump(broken, sort_keys=False))
+    monkeypatch.setattr(specs, "SPEC_DIR", tmp_path / "openapi")
+
+    with pytest.raises(specs.UncompilableSchema) as raised:
+        create_app(Config(apis=("askad",), db="memory"))
+    message = str(raised.value)
+    assert "openapi/askad.yaml" in message and "/components/schemas/Broken/properties/price/exclusiveMinimum" in message
+    assert "\n" not in message
+
+    assert main(["serve", "--api", "askad", "--db", "memory", "--port", str(free_port()), "--quiet"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "/components/schemas/Broken" in err and "Traceback" not in err, err
+    create_app(Config(apis=("href",), db="memory"))  # the other specs still start
+
+
+def test_a_schema_that_cannot_compile_at_request_time_is_compiled_once() -> None:
+    from sandbox import spec as specs
+
+    schema = {"type": "number", "exclusiveMinimum": True}
+    for _ in range(2):
+        with pytest.raises(specs.UncompilableSchema, match="cannot be compiled"):
+            specs.compiled(schema)
+    assert isinstance(specs._compiled[id(schema)][1], str)
