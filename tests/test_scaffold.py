@@ -479,3 +479,52 @@ def test_a_schema_that_cannot_compile_at_request_time_is_compiled_once() -> None
         with pytest.raises(specs.UncompilableSchema, match="cannot be compiled"):
             specs.compiled(schema)
     assert isinstance(specs._compiled[id(schema)][1], str)
+
+
+def test_upgrade_to_31_reaches_every_schema_location_and_nested_schema() -> None:
+    from sandbox.spec import check_document
+    from sandbox.spec_upgrade import upgrade_to_31
+
+    nullable = {"type": "integer", "nullable": True, "example": 3}
+    spec = upgrade_to_31({
+        "openapi": "3.0.1",
+        "components": {
+            "schemas": {
+                "Deep": {"type": "object", "additionalProperties": {"type": "string", "nullable": True},
+                         "properties": {"tags": {"type": "array", "items": dict(nullable)},
+                                        "kind": {"type": "string", "enum": ["a", "b"], "nullable": True},
+                                        "either": {"oneOf": [{"type": "number", "minimum": 1, "exclusiveMinimum": True},
+                                                             {"not": {"type": "string", "nullable": True}}]},
+                                        "example": {"$ref": "#/components/schemas/Other", "nullable": True,
+                                                    "description": "kept outside"}}},
+                "Other": {"type": "object"},
+            },
+            "parameters": {"P": {"name": "p", "in": "query", "schema": dict(nullable)}},
+            "responses": {"R": {"description": "r", "headers": {"H": {"schema": dict(nullable)}},
+                                "content": {"application/json": {"schema": dict(nullable)}}}},
+            "requestBodies": {"B": {"content": {"application/json": {"schema": dict(nullable)}}}},
+        },
+        "paths": {"/x": {"parameters": [{"name": "q", "in": "query", "schema": dict(nullable)}],
+                         "get": {"parameters": [{"name": "r", "in": "query", "schema": dict(nullable)}],
+                                 "responses": {"200": {"description": "ok",
+                                                       "content": {"application/json": {"schema": dict(nullable)}}}}}}},
+    })
+    upgraded = {"type": ["integer", "null"], "examples": [3]}
+    components = spec["components"]
+    deep = components["schemas"]["Deep"]
+    assert spec["openapi"] == "3.1.0"
+    assert deep["additionalProperties"] == {"type": ["string", "null"]}
+    assert deep["properties"]["tags"]["items"] == upgraded
+    assert deep["properties"]["kind"] == {"type": ["string", "null"], "enum": ["a", "b", None]}
+    assert deep["properties"]["either"]["oneOf"] == [{"type": "number", "exclusiveMinimum": 1},
+                                                     {"not": {"type": ["string", "null"]}}]
+    assert deep["properties"]["example"] == {"anyOf": [{"$ref": "#/components/schemas/Other"}, {"type": "null"}],
+                                             "description": "kept outside"}  # a property named example is a property
+    assert components["parameters"]["P"]["schema"] == upgraded
+    assert components["responses"]["R"]["headers"]["H"]["schema"] == upgraded
+    assert components["responses"]["R"]["content"]["application/json"]["schema"] == upgraded
+    assert components["requestBodies"]["B"]["content"]["application/json"]["schema"] == upgraded
+    assert spec["paths"]["/x"]["parameters"][0]["schema"] == upgraded
+    assert spec["paths"]["/x"]["get"]["parameters"][0]["schema"] == upgraded
+    assert spec["paths"]["/x"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] == upgraded
+    check_document(spec, "upgraded")  # and 2020-12 compiles all of it
