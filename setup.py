@@ -10,7 +10,12 @@ from setuptools import find_packages, setup
 #: installed name -> folder in this repository
 MAPPED = {"sandbox.contracts": "contracts", "sandbox.fixtures": "fixtures", "sandbox.openapi": "openapi"}
 
-packages = find_packages(include=["sandbox", "sandbox.*"])
+#: folders of data only (no __init__.py): Python imports them as namespace packages, so setuptools warns
+#: "Package would be ignored" unless they are packages of the wheel too; their files are package data
+#: ([tool.setuptools.package-data] in pyproject.toml)
+DATA_ONLY = ["sandbox.inspector.static", "sandbox.inspector.templates", "sandbox.templates.scaffold"]
+
+packages = find_packages(include=["sandbox", "sandbox.*"]) + DATA_ONLY
 for name, folder in MAPPED.items():
     packages += [name, *(f"{name}.{sub}" for sub in find_packages(where=folder))]
 
