@@ -58,8 +58,8 @@ drift: $(STAMP)  ## re-run docs-check over the vendor pages (SEEDS=DIR) and refr
 docs-check: $(STAMP)  ## check the README's examples against the specs and a fresh sandbox
 	$(PY) -m sandbox docs-check --api all README.md
 
-keys: $(STAMP)
-	$(PY) -m sandbox keys
+keys: $(STAMP)  ## the test keys, with URLs on the server `make serve` starts (same HOST and PORT)
+	$(PY) -m sandbox keys --host $(HOST) --port $(PORT)
 
 reset: $(STAMP)
 	$(PY) -m sandbox reset

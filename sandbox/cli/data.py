@@ -6,10 +6,11 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
-from sandbox.cli.settings import DEFAULT_HOST, DEFAULT_PORT, CliError, setting
+from sandbox.cli.settings import DEFAULT_HOST, DEFAULT_PORT, CliError, server_origin, setting
 from sandbox.config import DEFAULT_DB, Config
 
 db_option = setting("--db", default=DEFAULT_DB, metavar="URL",
@@ -215,5 +216,11 @@ def _href(slug: str, db: str, seed: int, action: Any) -> None:
     finally:
         runtime.store.close()
     click.echo(f"API key (shown once; stored only as SHA-256): {result['key']['key']}")
-    click.echo(f"Endpoint: http://{slug}.localtest.me:4010/href/api/leads/intake "
-               f"(or http://127.0.0.1:4010/href/{slug}/api/leads/intake)")
+    # the server's address as `logs`, `listen` and `trigger` find it (LEAD_SANDBOX_HOST/_PORT, config file)
+    origin = server_origin(None)
+    try:
+        port = urlsplit(origin).port or 80
+    except ValueError:  # LEAD_SANDBOX_PORT=abc: the key is already printed; name the setting, no traceback
+        raise CliError(f"cannot print the endpoint: {origin} has no valid port (LEAD_SANDBOX_PORT)", exit_code=1) from None
+    click.echo(f"Endpoint: http://{slug}.localtest.me:{port}/href/api/leads/intake "
+               f"(or {origin}/href/{slug}/api/leads/intake)")

@@ -195,3 +195,29 @@ def test_keys__a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     err = process.stderr.read()
     process.wait(timeout=30)
     assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+def test_href_provision__endpoint_on_the_port_of_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """`make serve PORT=4710` with LEAD_SANDBOX_PORT=4710 exported: the printed endpoint is on 4710, as
+    `logs`, `listen`, `trigger` and `clock` would find the server."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LEAD_SANDBOX_HOST", raising=False)
+    monkeypatch.setenv("LEAD_SANDBOX_PORT", "4710")
+    assert main(["href", "provision", "smithlaw", "Smith & Partners", "--db", str(tmp_path / "h.db")]) == 0
+    endpoint = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("Endpoint: "))
+    assert endpoint == ("Endpoint: http://smithlaw.localtest.me:4710/href/api/leads/intake "
+                        "(or http://127.0.0.1:4710/href/smithlaw/api/leads/intake)")
+    (tmp_path / "lead-sandbox.toml").write_text("port = 4720\n")  # the config file, when the environment is silent
+    monkeypatch.delenv("LEAD_SANDBOX_PORT")
+    assert main(["href", "rotate-key", "smithlaw", "--db", str(tmp_path / "h.db")]) == 0
+    assert "smithlaw.localtest.me:4720/" in capsys.readouterr().out
+
+
+def test_make_keys__passes_the_port_of_make_serve() -> None:
+    """`make keys PORT=4710` asks `keys` for URLs on 4710, as `make serve PORT=4710` serves there."""
+    repo = Path(__file__).resolve().parents[2]
+    dry = subprocess.run(["make", "--no-print-directory", "-n", "keys", "PORT=4710", "HOST=127.0.0.2"], cwd=repo,
+                         capture_output=True, text=True, timeout=30, check=True)
+    command = dry.stdout.strip().splitlines()[-1]
+    assert command.endswith("-m sandbox keys --host 127.0.0.2 --port 4710"), dry.stdout
