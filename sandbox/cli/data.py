@@ -83,6 +83,19 @@ def served_bases(origin: str) -> dict[str, list[str]] | None:
         return None
 
 
+def refuse_missing_folder(db: str) -> None:
+    """An explicit SQLite --db whose folder does not exist is a typo more often than a wish: one line, no
+    folders made and nothing seeded. The default location's folder (`.lead-sandbox/`) is created as before."""
+    from sandbox.core.store import MEMORY_URLS
+
+    if db in MEMORY_URLS or ("://" in db and not db.startswith("sqlite:///")):
+        return  # other schemes are the dialects' business
+    path = Path(db.removeprefix("sqlite:///"))
+    if path.parent.exists() or path.resolve() == Path(DEFAULT_DB).resolve():
+        return
+    raise CliError(f"--db {db}: the folder {path.parent} does not exist; create it first")
+
+
 def existing_database(db: str, command: str) -> str:
     """`db` when it names a database that exists; a refusal otherwise (a typo or another working
     directory would silently create and seed a new one)."""
@@ -113,6 +126,7 @@ def keys(db: str, seed: int, apis: tuple[str, ...], as_json: bool, host: str, po
     unknown = [name for name in apis if name not in known]
     if unknown:
         raise CliError(f"unknown API {', '.join(unknown)}; choose from {', '.join(n for n, a in known.items() if not a.admin_only)}")
+    refuse_missing_folder(db)
     origin = f"http://{host}:{port}"
     served = served_bases(origin)
     bases = {}
@@ -206,6 +220,7 @@ def _href(slug: str, db: str, seed: int, action: Any) -> None:
     from sandbox.runtime import Runtime
     from sandbox.seeding import ensure_seeded
 
+    refuse_missing_folder(db)
     api = registry()["href"]
     runtime = Runtime.build(Config(db=db, seed=seed, apis=("href",)), {"href": api})
     ensure_seeded(runtime)

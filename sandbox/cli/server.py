@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from sandbox.cli.data import db_option, key_rows, print_table, seed_option
+from sandbox.cli.data import db_option, key_rows, print_table, refuse_missing_folder, seed_option
 from sandbox.cli.settings import DEFAULT_HOST, DEFAULT_PORT, CliError, setting
 from sandbox.config import Config, parse_plan_overrides
 
@@ -119,6 +119,7 @@ def check_db(db: str) -> None:
 
     if db in MEMORY_URLS:
         return
+    refuse_missing_folder(db)
     if is_postgres(db):
         try:
             import psycopg

@@ -221,3 +221,23 @@ def test_make_keys__passes_the_port_of_make_serve() -> None:
                          capture_output=True, text=True, timeout=30, check=True)
     command = dry.stdout.strip().splitlines()[-1]
     assert command.endswith("-m sandbox keys --host 127.0.0.2 --port 4710"), dry.stdout
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "1"], ["keys"], ["href", "provision", "smithlaw", "Smith"]],
+                         ids=["serve", "keys", "href"])
+@pytest.mark.parametrize("prefix", ["", "sqlite:///"], ids=["path", "url"])
+def test_db_in_a_missing_folder__one_line_and_nothing_created(
+    command: list[str], prefix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], started: list[Config]
+) -> None:
+    db = tmp_path / "missing" / "dir" / "x.db"
+    assert main([*command, "--db", prefix + str(db)]) == 2
+    line = _one_line_error(capsys)
+    assert f"the folder {db.parent} does not exist; create it first" in line
+    assert not (tmp_path / "missing").exists() and not started
+
+
+def test_serve__default_db_folder_is_still_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   started: list[Config]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["serve", "--port", str(free_port())]) == 0
+    assert started and (tmp_path / ".lead-sandbox" / "sandbox.db").is_file()
