@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import pytest
 
+from sandbox.apis import registry
 from sandbox.apis.hadar import API as HADAR
 from sandbox.core.auth import authenticate, credential
-from sandbox.core.errors import InvalidApiKey, Unauthorized
+from sandbox.core.definition import KeyAuth
+from sandbox.core.errors import InvalidApiKey, LiveKeyRefused, Unauthorized
 from sandbox.core.keys import hash_key
 from sandbox.core.store import KeyRecord, Store
 
@@ -80,3 +82,34 @@ def test_authenticate_refuses_revoked_key(store):
     with pytest.raises(InvalidApiKey) as info:
         authenticate(HADAR.auth, "hadar", f"Bearer {KEY}", store)
     assert "revoked" in info.value.message
+
+
+AUTHED = sorted((name, api.auth) for name, api in registry().items() if api.auth is not None)
+
+
+def _sent(auth: KeyAuth, key: str) -> str:
+    return f"Bearer {key}" if auth.scheme else key
+
+
+@pytest.mark.parametrize(("name", "auth"), AUTHED, ids=[name for name, _ in AUTHED])
+def test_credential__a_short_test_key_says_what_shape_is_expected(name: str, auth: KeyAuth) -> None:
+    """`hdr_test_typo` does start with hdr_test_: the message says what is wrong with it instead."""
+    with pytest.raises(Unauthorized) as info:
+        credential(auth, _sent(auth, auth.test_prefix + "typo"))
+    assert info.value.message == (f"Malformed API key: expected {auth.test_prefix} followed by 8 to 128 letters, "
+                                  "digits or underscores, not 4")
+    with pytest.raises(Unauthorized) as info:
+        credential(auth, _sent(auth, auth.test_prefix + "abc-def.ghij"))
+    assert info.value.message.endswith("underscores; '-', '.' are not allowed")
+    with pytest.raises(Unauthorized) as info:
+        credential(auth, _sent(auth, "nope_" + "x" * 12))
+    assert info.value.message == f"Malformed API key: expected a key starting with {auth.test_prefix}"
+
+
+@pytest.mark.parametrize(("name", "auth"), [(n, a) for n, a in AUTHED if a.live_prefixes],
+                         ids=[n for n, a in AUTHED if a.live_prefixes])
+@pytest.mark.parametrize("body", ["", "abc123", "x" * 300, "abc-def"], ids=["empty", "short", "long", "odd-chars"])
+def test_credential__any_live_prefixed_key_is_the_live_refusal(name: str, auth: KeyAuth, body: str) -> None:
+    with pytest.raises(LiveKeyRefused) as info:
+        credential(auth, _sent(auth, auth.live_prefixes[0] + body))
+    assert "accepts test keys" in info.value.message and "Malformed" not in info.value.message

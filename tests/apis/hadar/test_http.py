@@ -189,6 +189,13 @@ def test_auth__live_key_is_invalid_api_key(server):
     assert_error(response, 401, "invalid_api_key", "test keys")
 
 
+def test_auth__short_test_key_says_what_is_wrong_and_short_live_key_is_refused_as_live(server):
+    response = httpx.get(server + "/hadar/v1/leads", headers=bearer("hdr_test_typo"))
+    assert_error(response, 401, "unauthorized", "expected hdr_test_ followed by 8 to 128 letters, digits or underscores, not 4")
+    response = httpx.get(server + "/hadar/v1/leads", headers=bearer("hdr_live_abc123"))
+    assert_error(response, 401, "invalid_api_key", "accepts test keys (hdr_test_…) only")
+
+
 def test_auth__unknown_test_key_is_invalid_api_key(server):
     response = httpx.get(server + "/hadar/v1/leads", headers=bearer("hdr_test_unknown_0000000000"))
     assert_error(response, 401, "invalid_api_key", "unknown")

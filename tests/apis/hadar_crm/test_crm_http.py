@@ -105,6 +105,16 @@ def test_auth__live_key_is_401_saying_test_keys_only(shared: str) -> None:
     assert "test keys" in error["message"]
 
 
+def test_auth__short_live_key_is_the_live_refusal_in_the_vendor_shape(shared: str) -> None:
+    """Live before format: `ak_live_abc123` is too short for a key, and still the "test keys only" refusal."""
+    with api(shared, "ak_live_abc123") as client:
+        response = client.get("/leads")
+    assert response.status_code == 401
+    assert set(response.json()) == {"error"} and set(response.json()["error"]) == {"code", "message"}
+    assert response.json()["error"]["code"] == "UNAUTHORIZED"
+    assert "accepts test keys (ak_test_…) only" in response.json()["error"]["message"]
+
+
 def test_auth__read_only_key_can_read_but_not_write(shared: str) -> None:
     with api(shared, READONLY) as client:
         assert client.get("/leads").status_code == 200
