@@ -633,13 +633,13 @@ def seeding_and_cursor_bench(big: int) -> None:
     from faker import Faker
 
     from sandbox.apis.hadar import models
+    from sandbox.apis.hadar.factories import seed_leads
     from sandbox.core.clock import Clock
     from sandbox.core.ids import IdFactory
     from sandbox.core.pagination import encode_cursor
     from sandbox.core.seed_context import SeedContext
     from sandbox.core.store import Store
     from sandbox.core.workspace import Workspace
-    from sandbox.fixtures.hadar import seed_leads
 
     folder = Path(tempfile.mkdtemp(prefix="lead-sandbox-seed-"))
     store = Store(str(folder / "seed.db"))

@@ -1,4 +1,5 @@
-"""Deterministic seeding: tenants, hashed keys and Faker records from `fixtures/`.
+"""Deterministic seeding: tenants and hashed keys from `fixtures/<api>.yaml`, records from each vendor's seeder
+(`sandbox/apis/<vendor>/factories.py`, named by its `ApiDefinition`).
 
 The seeded world is anchored on the sandbox's now at seeding time (its clock, injected; floored to the
 hour), so it has a past and a future: recent leads, upcoming bookings and appointments, this month's

@@ -25,8 +25,8 @@ JobHandler = Callable[[Any, "Job"], Awaitable[Any]]
 
 
 def lazy(target: str) -> Callable[..., Any]:
-    """`module:function`, imported on first call. Fixtures import the models they seed and job handlers
-    import the API package, so an `ApiDefinition` names them instead of importing them."""
+    """`module:function`, imported on first call. Seeders (`factories`) import the models they seed and job
+    handlers import the API package, so an `ApiDefinition` names them instead of importing them."""
     module, _, name = target.partition(":")
 
     def call(*args: Any, **kwargs: Any) -> Any:

@@ -1,5 +1,6 @@
 """What a vendor's seeder gets for one tenant: the seeding protocol, at the bottom layer so that vendor
-definitions (`sandbox.core.definition`) and fixtures can name it without importing the seeding machinery."""
+definitions (`sandbox.core.definition`) and each vendor's seeder (`factories`) can name it without importing the
+seeding machinery."""
 
 from __future__ import annotations
 

@@ -22,8 +22,8 @@ from faker.providers.person.en_US import Provider as USNames
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
 from sandbox.core.clock import Clock
+from sandbox.core.dubai import EMIRATI_FIRST, EMIRATI_LAST, GROUPS
 from sandbox.core.store import Store
-from sandbox.fixtures.dubai import EMIRATI_FIRST, EMIRATI_LAST, GROUPS
 
 NOW = datetime(2027, 3, 10, 13, 37, tzinfo=UTC)
 HADAR_TENANTS = ("marina-homes", "palm-crest")

@@ -32,7 +32,7 @@ API = ApiDefinition(
     # key, and /invoices is the revenue route, so every route fails closed.
     rate_limits_fail_closed=True,
     idempotency=True,
-    seed=lazy("sandbox.fixtures.hadar:seed"),
+    seed=lazy("sandbox.apis.hadar.factories:seed"),
     docs_path="/developers/api-docs",
     webhooks=STYLE,
     jobs={

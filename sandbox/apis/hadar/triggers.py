@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sandbox.apis.hadar import models, whatsapp
+from sandbox.apis.hadar.factories import lead_body
 from sandbox.apis.triggering import newest, triggers
 from sandbox.core.clock import utc_iso
 from sandbox.core.workspace import Workspace
@@ -22,8 +23,6 @@ def _latest_lead(ws: Workspace) -> dict[str, Any]:
 
 
 def _new_lead(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
-    from sandbox.fixtures.hadar import lead_body
-
     return models.create_lead(ws, lead_body(later_context(runtime, ws, "trg")))
 
 

@@ -28,7 +28,7 @@ API = ApiDefinition(
     anonymous_plan="standard",
     # "Standard — 60 — Default tier for all API keys" (vendor page, Rate Limiting)
     default_plan="standard",
-    seed=lazy("sandbox.fixtures.hadar_crm:seed"),
+    seed=lazy("sandbox.apis.hadar_crm.factories:seed"),
     webhooks=STYLE,
     jobs={"hadar-crm.appointment.complete": lazy("sandbox.apis.hadar_crm.models:complete_job")},
     triggers=TRIGGERS,

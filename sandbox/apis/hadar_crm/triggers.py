@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sandbox.apis.hadar_crm import models
+from sandbox.apis.hadar_crm.factories import lead_body, property_body
 from sandbox.apis.triggering import newest, triggers
 from sandbox.core.clock import utc_iso
 from sandbox.core.workspace import Workspace
@@ -21,8 +22,6 @@ def _latest(ws: Workspace, kind: str) -> dict[str, Any]:
 
 
 def _new_lead(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
-    from sandbox.fixtures.hadar_crm import lead_body
-
     return models.create_lead(ws, lead_body(later_context(runtime, ws, "trg")))
 
 
@@ -35,8 +34,6 @@ def _update(ws: Workspace, kind: str, event: str, change: Callable[[dict[str, An
 
 
 def _new_property(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
-    from sandbox.fixtures.hadar_crm import property_body
-
     return models.create_property(ws, property_body(later_context(runtime, ws, "trg")))
 
 

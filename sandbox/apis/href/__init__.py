@@ -25,7 +25,7 @@ API = ApiDefinition(
     ),
     render_error=render,
     plans={},  # "Rate limiting: none in v1"
-    seed=lazy("sandbox.fixtures.href:seed"),
+    seed=lazy("sandbox.apis.href.factories:seed"),
     tenant_from_host=True,
     order=5,
 )

@@ -28,7 +28,7 @@ API = ApiDefinition(
     # Enterprise's 300 is our choice (openapi/leaditio.yaml says so); basic's calls are 403 anyway.
     plans={"basic": 60, "pro": 60, "enterprise": 300},
     anonymous_plan="basic",
-    seed=lazy("sandbox.fixtures.leaditio:seed"),
+    seed=lazy("sandbox.apis.leaditio.factories:seed"),
     webhooks=STYLE,
     jobs={"leaditio.match": lazy("sandbox.apis.leaditio.matching:run_match")},
     triggers=TRIGGERS,

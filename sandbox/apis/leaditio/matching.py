@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sandbox.apis.leaditio import models
+from sandbox.apis.leaditio.factories import lead_record
 from sandbox.core.clock import parse_iso, utc_iso
 from sandbox.core.store import Job
 from sandbox.core.workspace import Workspace
@@ -22,8 +23,6 @@ MAX_CATCH_UP = 24
 
 def new_match(runtime: Runtime, ws: Workspace) -> dict[str, Any]:
     """Deliver one new lead for the buyer's verticals now (emits lead.new)."""
-    from sandbox.fixtures.leaditio import lead_record
-
     tenant = runtime.store.get_tenant(ws.api, ws.tenant)
     assert tenant is not None
     ctx = later_context(runtime, ws, "match")
