@@ -167,6 +167,21 @@ def test_serve__ctrl_c_stops_cleanly() -> None:
     assert "Traceback" not in rest and "KeyboardInterrupt" not in rest
 
 
+def test_serve__sigterm_stops_cleanly_with_exit_0(tmp_path: Path) -> None:
+    """The README calls SIGTERM graceful: the same clean shutdown as Ctrl-C, exit 0 (not 143, which `make`
+    reports as "Error 2"), the port free again and the database file usable."""
+    port = free_port()
+    process, _ = _serve("--port", str(port), "--db", str(tmp_path / "t.db"), "--api", "hadar")
+    assert httpx.get(f"http://127.0.0.1:{port}/_sandbox/health").status_code == 200
+    process.send_signal(signal.SIGTERM)
+    rest, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, rest
+    assert "Traceback" not in rest
+    with socket.create_server(("127.0.0.1", port)):  # freed: binding again works
+        pass
+    assert main(["reset", "--db", str(tmp_path / "t.db"), "--api", "hadar"]) == 0
+
+
 def test_keys__urls_work_on_the_running_server(tmp_path: Path) -> None:
     port = free_port()
     process, _ = _serve("--port", str(port), "--db", str(tmp_path / "s.db"))
