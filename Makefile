@@ -75,4 +75,4 @@ typecheck: $(STAMP)  ## mypy: --strict on the domain core, checked-untyped-defs 
 	$(VENV)/bin/mypy sandbox contracts
 
 clean:
-	rm -rf $(VENV) .lead-sandbox reports
+	rm -rf $(VENV) .lead-sandbox reports build

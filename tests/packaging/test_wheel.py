@@ -95,6 +95,18 @@ def test_wheel__holds_specs_and_fixtures_and_no_generic_top_level_names(installe
     assert result.stdout.split("\n")[:2] == ["['sandbox']", "True True"]
 
 
+def test_wheel__fixtures_are_data_only(installed: tuple[Path, Path]) -> None:
+    """`sandbox.fixtures` ships the YAML tenants and its package marker, no code: the seeders are in the vendor
+    packages. setuptools never empties `build/lib`, so a checkout that built a wheel before the seeders moved
+    would ship stale copies (`rm -rf build` clears them)."""
+    bin_dir, project = installed
+    code = ("import importlib.metadata as m; d = m.distribution('lead-sandbox'); "
+            "print(sorted(f.name for f in d.files if f.parts[:2] == ('sandbox', 'fixtures') and f.suffix == '.py'))")
+    result = _run(bin_dir / "python", "-c", code, cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['__init__.py']", result.stdout
+
+
 def test_wheel__holds_the_scaffold_templates(installed: tuple[Path, Path], tmp_path: Path) -> None:
     """The scaffold's templates are package data; without the `dev` extra (its spec validator) the command
     says what to install, in one line."""
