@@ -43,6 +43,8 @@ def _pretty(value: Any) -> str:
 
 _env.filters["pretty"] = _pretty
 _env.globals["UI"] = UI
+#: the landing page counts the APIs it serves in words, as prose does (a scaffolded sixth included)
+_env.globals["NUMBER_WORDS"] = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
 def _status_class(status: int | None) -> str:

@@ -29,6 +29,14 @@ def test_landing_page_links_every_api_docs_spec_keys_and_inspector(server):
     assert MARINA_ADMIN in html and "/_sandbox/ui/" in html
 
 
+def test_landing_page_counts_the_apis_it_serves(server):
+    assert "Stateful sandboxes of five lead/CRM APIs," in httpx.get(server + "/").text
+    with running_sandbox(Config(db="memory", apis=("hadar", "askad"))) as origin:
+        assert "Stateful sandboxes of two lead/CRM APIs," in httpx.get(origin + "/").text
+    with running_sandbox(Config(db="memory", apis=("href",))) as origin:
+        assert "Stateful sandboxes of one lead/CRM API," in httpx.get(origin + "/").text
+
+
 @pytest.mark.parametrize(
     ("docs", "key", "scheme"),
     [
