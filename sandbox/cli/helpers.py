@@ -170,6 +170,8 @@ def _show(data: dict[str, Any], as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2))
         return
     line = f"sandbox time {data['now']}{' (frozen)' if data.get('frozen') else ''}"
+    if data.get("tenant"):  # one tenant's clock (--api alone picks one): say whose
+        line += f" for {data['api']}/{data['tenant']}"
     if "jobs_run" in data:
         line += f"; {data['jobs_run']} due job(s) ran"
     click.echo(line)

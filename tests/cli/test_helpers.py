@@ -142,8 +142,11 @@ def test_clock__api_alone_moves_that_apis_first_fixture_tenant(origin: str, caps
     assert (datetime.fromisoformat(moved["now"]) - datetime.fromisoformat(frozen["now"])).total_seconds() == 7200
     assert main(["clock", "show", "--base-url", origin, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["frozen"] is False  # every other tenant's clock runs on
+    assert main(["clock", "advance", "1m", "--api", "hadar", "--base-url", origin]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("sandbox time ") and f" (frozen) for hadar/{frozen['tenant']}; " in line, line
     assert main(["clock", "unfreeze", "--api", "hadar", "--base-url", origin]) == 0
-    capsys.readouterr()
+    assert capsys.readouterr().out.strip().endswith(f" for hadar/{frozen['tenant']}")
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("1h30m", 5400), ("45", 45)])
