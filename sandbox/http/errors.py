@@ -3,7 +3,9 @@ here, in the envelope of the API the request was for."""
 
 from __future__ import annotations
 
+import ast
 import logging
+import re
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -48,7 +50,7 @@ def as_sandbox_error(exc: BaseException) -> E.SandboxError:
     if isinstance(exc, OAuthScopeProblem):
         return E.Forbidden(_detail(exc))
     if isinstance(exc, UnsupportedMediaTypeProblem):
-        return E.UnsupportedMediaType(_detail(exc) or None)
+        return E.UnsupportedMediaType(_plain_media_types(_detail(exc)) or None)
     if isinstance(exc, NonConformingResponse):
         return E.InternalError(f"The sandbox produced a response outside its spec: {_detail(exc)}")
     if isinstance(exc, BadRequestProblem):
@@ -67,6 +69,26 @@ def as_sandbox_error(exc: BaseException) -> E.SandboxError:
         return E.ValidationFailed(_detail(exc) or None)
     log.exception("unhandled error", exc_info=exc)
     return E.InternalError("Internal error: the sandbox failed; the trace id identifies this request")
+
+
+#: Connexion's 415 detail ends with the operation's media types as a Python list:
+#: "Invalid Content-type (text/plain), expected ['application/json']"
+_EXPECTED_LIST = re.compile(r"expected (\[[^\]]*\])$")
+
+
+def _plain_media_types(detail: str) -> str:
+    """"… expected ['application/json']" -> "… expected application/json": media types as a client reads
+    them, not a Python list. Any other wording is kept as it is."""
+    found = _EXPECTED_LIST.search(detail)
+    if found is None:
+        return detail
+    try:
+        types = ast.literal_eval(found.group(1))
+    except (ValueError, SyntaxError):
+        return detail
+    if not isinstance(types, list) or not types or not all(isinstance(t, str) for t in types):
+        return detail
+    return detail[: found.start()] + "expected " + " or ".join(types)
 
 
 def _detail(exc: BaseException) -> str:

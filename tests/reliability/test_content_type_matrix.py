@@ -106,3 +106,16 @@ def test_media_types_are_case_insensitive(server: str, api_name: str, method: st
     upper = _send(server, api_name, method, template, "APPLICATION/JSON; charset=UTF-8")
     assert upper.status_code < 500, upper.text[:200]
     assert upper.status_code == lower.status_code, (lower.text[:200], upper.text[:200])
+
+
+#: one operation of each API: the 415 of a media type Connexion refuses names the expected types as text
+FIRST_OF_EACH = list({name: (name, method, template) for name, method, template in reversed(OPERATIONS)}.values())
+
+
+@pytest.mark.parametrize(("api_name", "method", "template"), FIRST_OF_EACH, ids=[a for a, _, _ in FIRST_OF_EACH])
+def test_415_names_the_expected_media_types_as_text(server: str, api_name: str, method: str, template: str) -> None:
+    item = load_spec(_apis()[api_name].spec_file)["paths"][template][method.lower()]
+    expected = " or ".join(item["requestBody"]["content"])
+    response = _send(server, api_name, method, template, "text/plain")
+    assert response.status_code == 415, response.text[:200]
+    assert f"expected {expected}" in response.text and "['" not in response.text, response.text[:300]
