@@ -34,7 +34,7 @@ from sandbox.http.connexion_fence import (
 )
 from sandbox.http.connexion_fence.lean_operation import LeanASGIApp, LeanOperation
 from sandbox.http.connexion_fence.security import GatePrincipal
-from sandbox.http.connexion_fence.validate_once import RequestValidation, ValidateOnce
+from sandbox.http.connexion_fence.validate_once import OneParser, RequestValidation, ValidateOnce
 from sandbox.http.connexion_fence.validators import ResponseOperation, ResponseValidation
 from sandbox.http.errors import connexion_handler
 from sandbox.serving import serve_in_thread
@@ -211,6 +211,8 @@ def test_the_lean_operation_and_the_fenced_validators_are_what_serves_a_request(
     validation = next(layer for layer in stack if isinstance(layer, RequestValidation))
     operations = [op for apis in validation.apis.values() for api in apis for op in api.operations.values()]
     assert operations and all(isinstance(op, ValidateOnce) for op in operations)
+    # one URI parser per operation, not one per request (upstream's __call__ asks the class for one each time)
+    assert all(isinstance(op._operation._uri_parser_class, OneParser) for op in operations)
     assert MiddlewarePosition.BEFORE_VALIDATION.value is not RequestValidation  # Connexion's own class is untouched
     # The response seam (edge headers exempt from the spec's required headers) serves every operation.
     checking = next(layer for layer in stack if isinstance(layer, ResponseValidation))

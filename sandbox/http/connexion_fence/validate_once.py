@@ -56,11 +56,33 @@ class _BodyValidatorsOnce:
         return build
 
 
+class OneParser:
+    """An operation's URI parser class that answers every call with one parser built for that operation.
+    Upstream's `__call__` builds a parser per request (and one more for the body validator) from the
+    operation's own parameters and body definition, which never change; a parser only reads what it was
+    built with, so one serves every request (`make bench`: about 7 % of a GET's CPU went here)."""
+
+    def __init__(self, parser_class: Any, parser: Any) -> None:
+        self.parser_class = parser_class
+        self.parser = parser
+
+    def __call__(self, *_args: Any, **_kwargs: Any) -> Any:
+        return self.parser
+
+
+def one_parser(op: Any) -> None:
+    """Give `op` a `OneParser` in place of its URI parser class (once)."""
+    current = op._uri_parser_class
+    if current is not None and not isinstance(current, OneParser):
+        op._uri_parser_class = OneParser(current, current(op.parameters, op.body_definition()))
+
+
 class ValidateOnce(RequestValidationOperation):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         op = self._operation
         memoize_body_lookups(op)
+        one_parser(op)
         upstream: dict[str, Any] = self._validator_map  # type: ignore[has-type]
         parameters = upstream["parameter"](
             op.parameters,
