@@ -25,6 +25,7 @@ import random
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -711,6 +712,8 @@ def main() -> int:
     parser.add_argument("--against", type=Path, default=None, metavar="DIR",
                         help="with --only against: another checkout (with its .venv) to compare this one with")
     args = parser.parse_args()
+    # A stopped run (kill, Ctrl-C) unwinds through the `finally` blocks: servers, Prism and the receiver stop too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows under `make | tee`
     os.environ.setdefault("LEAD_SANDBOX_WEBHOOK_HOSTS", "loopback")
     help_text = serve_help()
