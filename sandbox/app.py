@@ -24,7 +24,7 @@ from sandbox.control import API as CONTROL_PLANE
 from sandbox.core.clock import Clock
 from sandbox.core.definition import ApiDefinition
 from sandbox.core.errors import SandboxError
-from sandbox.http.connexion_fence import FencedApp, check_connexion_version, middleware_stack
+from sandbox.http.connexion_fence import DirectRoutes, FencedApp, check_connexion_version, middleware_stack
 from sandbox.http.docs import SwaggerDocsMiddleware
 from sandbox.http.errors import connexion_handler
 from sandbox.http.faults import FaultMiddleware
@@ -99,6 +99,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> A
         (MiddlewarePosition.BEFORE_EXCEPTION, EdgeMiddleware, {"runtime": runtime}),
         (MiddlewarePosition.BEFORE_SWAGGER, SwaggerDocsMiddleware, {"pages": docs_pages}),
         (MiddlewarePosition.BEFORE_SWAGGER, InspectorMiddleware, {"runtime": runtime}),
+        # Last before Connexion's own routing: a routed request skips its routers and lookups (same chain)
+        (MiddlewarePosition.BEFORE_SWAGGER, DirectRoutes,
+         {"passthrough": (GateMiddleware, FaultMiddleware, IdempotencyMiddleware)}),
         (MiddlewarePosition.BEFORE_SECURITY, GateMiddleware, {"runtime": runtime}),
         (MiddlewarePosition.BEFORE_SECURITY, FaultMiddleware, {"runtime": runtime}),  # only what the gate let through
         # Before validation: a reused key with another payload is a conflict even when that payload is

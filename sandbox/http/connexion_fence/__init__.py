@@ -11,6 +11,8 @@ needs what Connexion does not offer through its public API:
 - `validate_once` / `lean_operation`: build per operation what Connexion rebuilds per request
   (about 10% of a GET's CPU under `make bench`), and hand handlers the body the validator parsed.
 - `security`: Connexion's security step reduced to reading the principal the gate verified.
+- `direct_routes`: a routed request goes straight through its operation's chain of per-operation
+  objects, matched once, instead of through three routers and a lookup per routed middleware.
 - `routing`: which operation Connexion routed a request to (a private key of the ASGI scope's extensions),
   for the gate and the fault injection.
 
@@ -21,10 +23,12 @@ this was written against are declared in `version`; `FencedApp` refuses any othe
 """
 
 from sandbox.http.connexion_fence.app import FencedApp, middleware_stack
+from sandbox.http.connexion_fence.direct_routes import DirectRoutes
 from sandbox.http.connexion_fence.routing import routed_operation_id
 from sandbox.http.connexion_fence.version import WRITTEN_FOR, UnsupportedConnexion, check_connexion_version
 
 __all__ = [
+    "DirectRoutes",
     "WRITTEN_FOR",
     "FencedApp",
     "UnsupportedConnexion",

@@ -10,7 +10,8 @@ Behaviour is unchanged: the same decorators run in the same order.
 The handler's request also reuses the JSON body the validator already parsed (`PARSED_BODY`) instead of
 decoding it a second time, and skips form parsing for requests that carry no form.
 
-Seams: `AsyncOperation.fn`/`_fn`, `AsyncApi.make_operation`, `AsyncASGIApp.api_cls`,
+Seams: `AsyncOperation.fn`/`_fn`, `StarletteDecorator._parameter_decorator_cls`, the parameter decorator's
+`sanitize_fn`, `AsyncApi.make_operation`, `AsyncASGIApp.api_cls`,
 `StarletteDecorator.decorate`/`uri_parser_class`, the context proxies' `_get_current_object`, and the
 operation's `body_definition`/`body_schema`/`body_name`, memoized on the operation object."""
 
@@ -23,6 +24,7 @@ from typing import Any
 from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
 from connexion.context import operation, receive, scope
 from connexion.decorators import StarletteDecorator
+from connexion.decorators.parameter import AsyncParameterDecorator
 from connexion.lifecycle import ConnexionRequest
 from connexion.operations import AbstractOperation
 
@@ -54,7 +56,21 @@ def memoize_body_lookups(op: Any) -> None:
             setattr(op, name, functools.lru_cache(maxsize=8)(method))
 
 
+class _NamesOnce(AsyncParameterDecorator):
+    """Upstream turns every parameter name into its argument name (three regex substitutions, or
+    inflection's snake_case) on every request; the answer depends on the name only. Bounded: query
+    parameter names are the client's."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sanitize_fn = functools.lru_cache(maxsize=512)(self.sanitize_fn)  # type: ignore[has-type]
+
+
 class _DecorateOnce(StarletteDecorator):
+    @property
+    def _parameter_decorator_cls(self) -> type[AsyncParameterDecorator]:
+        return _NamesOnce
+
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
         decorated = self.decorate(function)
         parsers: dict[int, tuple[Any, Any]] = {}  # id(operation) -> (operation, its URI parser)
