@@ -19,8 +19,13 @@ from starlette.routing import Route
 from sandbox.app import create_app, runtime_of
 from sandbox.config import Config
 from sandbox.contracts.sandbox_server import running_sandbox
+from sandbox.http.connexion_fence.lean_operation import PlannedArguments
 from sandbox.runtime import Runtime
 from sandbox.serving import serve_in_thread
+
+# Every handler call whose arguments come from a plan (sandbox/http/connexion_fence/arguments.py) is checked
+# against what Connexion's own parameter decorator would pass, in every test that serves the app in-process.
+PlannedArguments.verify = True
 
 # Every sandbox the tests start (in-process or as a subprocess) delivers webhooks to loopback only:
 # fuzzed or example endpoint URLs must never cause traffic off this machine. Config reads it when built.

@@ -132,3 +132,57 @@ def test_a_stack_holding_a_middleware_it_does_not_know_is_never_short_cut(served
     blind = DirectRoutes(direct.app, passthrough=[cls for cls in direct.passthrough if cls is not GateMiddleware])
     stack_with_blind = [blind if layer is direct else layer for layer in stack]
     assert blind._link(stack_with_blind) == []  # the gate is unknown to it: every request the long way
+
+
+# --- the handler's arguments from a plan (sandbox/http/connexion_fence/arguments.py) ---------------------
+def _planned_operations(app: Any) -> dict[str, bool]:
+    """Whether each operation of each API (as the context middleware hands it to the handler) has a plan."""
+    from connexion.decorators.parameter import (
+        inspect_function_arguments,
+        pythonic,
+        sanitized,
+        unwrap_decorators,
+    )
+    from connexion.middleware.context import ContextMiddleware
+
+    from sandbox.http.connexion_fence.arguments import plan_for
+
+    context = next(layer for layer in app.middleware.middleware_stack if isinstance(layer, ContextMiddleware))
+    planned: dict[str, bool] = {}
+    for apis in context.apis.values():
+        for api in apis:
+            for routed in api.operations.values():
+                op = routed.operation
+                arguments, has_kwargs = inspect_function_arguments(unwrap_decorators(op.function))
+                sanitize = pythonic if app.middleware.options.pythonic_params else sanitized
+                planned[f"{api.base_path} {op.operation_id}"] = plan_for(op, arguments, has_kwargs, sanitize) is not None
+    return planned
+
+
+def test_the_hot_operations_have_a_plan_and_the_suite_checks_every_planned_call(served: tuple[Any, str]) -> None:
+    from sandbox.http.connexion_fence.lean_operation import PlannedArguments
+
+    app, _ = served
+    planned = _planned_operations(app)
+    for name in ("/hadar/v1 getLead", "/hadar/v1 listLeads", "/hadar/v1 createLead", "/hadar/v1 listConversations"):
+        assert planned[name], name
+    assert sum(planned.values()) > len(planned) // 2  # most operations: scalars and a JSON body
+    assert PlannedArguments.verify  # tests/conftest.py: every planned call is compared with upstream's
+
+
+def test_a_plan_that_disagrees_with_upstream_fails_loudly(served: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from sandbox.http.connexion_fence import arguments
+
+    app, origin = served
+    honest = arguments.Plan.kwargs
+
+    def off_by_one(self: Any, scope: Any) -> dict[str, Any]:
+        kwargs = honest(self, scope)
+        if "limit" in kwargs:
+            kwargs["limit"] += 1
+        return kwargs
+
+    monkeypatch.setattr(arguments.Plan, "kwargs", off_by_one)
+    with httpx.Client(base_url=origin, timeout=10, trust_env=False) as client:
+        response = client.get("/hadar/v1/leads", params={"limit": 3}, headers={"Authorization": f"Bearer {HADAR_KEY}"})
+    assert response.status_code == 500  # the verification's AssertionError, never a silently wrong page

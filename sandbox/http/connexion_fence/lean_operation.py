@@ -24,10 +24,15 @@ from typing import Any
 from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
 from connexion.context import operation, receive, scope
 from connexion.decorators import StarletteDecorator
-from connexion.decorators.parameter import AsyncParameterDecorator
+from connexion.decorators.parameter import (
+    AsyncParameterDecorator,
+    inspect_function_arguments,
+    unwrap_decorators,
+)
 from connexion.lifecycle import ConnexionRequest
 from connexion.operations import AbstractOperation
 
+from sandbox.http.connexion_fence.arguments import Plan, Unplanned, plan_for
 from sandbox.http.connexion_fence.validators import PARSED_BODY
 
 _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -56,20 +61,57 @@ def memoize_body_lookups(op: Any) -> None:
             setattr(op, name, functools.lru_cache(maxsize=8)(method))
 
 
-class _NamesOnce(AsyncParameterDecorator):
-    """Upstream turns every parameter name into its argument name (three regex substitutions, or
-    inflection's snake_case) on every request; the answer depends on the name only. Bounded: query
-    parameter names are the client's."""
+class PlannedArguments(AsyncParameterDecorator):
+    """Upstream's parameter decorator, with the handler's arguments taken from a plan made once per
+    operation where the operation allows one (`arguments.plan_for`), and upstream's wrapper for every other
+    request. Also: upstream turns every parameter name into its argument name (three regex substitutions,
+    or inflection's snake_case) on every request; the answer depends on the name only (bounded: query
+    parameter names are the client's)."""
+
+    #: run upstream's decorator beside every planned request and fail when they disagree (tests)
+    verify = False
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sanitize_fn = functools.lru_cache(maxsize=512)(self.sanitize_fn)  # type: ignore[has-type]
 
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        upstream = super().__call__(function)
+        arguments, has_kwargs = inspect_function_arguments(unwrap_decorators(function))
+        plans: dict[int, tuple[Any, Plan | None]] = {}  # id(operation) -> (operation, its plan)
+
+        @functools.wraps(function)  # upstream inspects the handler's signature through __wrapped__
+        async def echo(**kwargs: Any) -> dict[str, Any]:
+            return kwargs
+
+        upstream_kwargs = super().__call__(echo)  # what upstream would pass, for `verify`
+
+        @functools.wraps(function)
+        async def wrapper(request: Any) -> Any:
+            current = operation._get_current_object()  # type: ignore[attr-defined]
+            cached = plans.get(id(current))
+            if cached is None or cached[0] is not current:
+                cached = plans[id(current)] = (current, plan_for(current, arguments, has_kwargs, self.sanitize_fn))
+            plan = cached[1]
+            if plan is None:
+                return await upstream(request)
+            try:
+                kwargs = plan.kwargs(request.scope)
+            except Unplanned:
+                return await upstream(request)
+            if PlannedArguments.verify:
+                expected = await upstream_kwargs(request)
+                if kwargs != expected or {k: type(v) for k, v in kwargs.items()} != {k: type(v) for k, v in expected.items()}:
+                    raise AssertionError(f"planned arguments {kwargs!r} differ from upstream's {expected!r}")
+            return await function(**kwargs)
+
+        return wrapper
+
 
 class _DecorateOnce(StarletteDecorator):
     @property
     def _parameter_decorator_cls(self) -> type[AsyncParameterDecorator]:
-        return _NamesOnce
+        return PlannedArguments
 
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
         decorated = self.decorate(function)
