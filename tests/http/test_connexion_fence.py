@@ -297,3 +297,26 @@ def test_importing_the_sandbox_the_plugin_or_building_an_app_leaves_connexion_un
     assert "_validate_spec" not in fresh["OpenAPISpecification.__dict__"]
     after = _connexion_fingerprint("sandbox", "sandbox.spec", "sandbox.contracts.pytest_plugin", "sandbox.app")
     assert after == fresh
+
+
+def test_the_content_type_is_read_as_upstream_reads_it_and_remembered_per_value() -> None:
+    from connexion.middleware.request_validation import RequestValidationOperation
+
+    app = create_app(Config(db="memory"))
+    with serve_in_thread(app) as origin, httpx.Client(base_url=origin, timeout=10, trust_env=False) as client:
+        assert client.get("/hadar/v1/leads", headers={"Authorization": f"Bearer {HADAR_KEY}"}).status_code == 200
+    validation = next(layer for layer in app.middleware.middleware_stack if isinstance(layer, RequestValidation))
+    op = next(op for apis in validation.apis.values() for api in apis for op in api.operations.values()
+              if op._operation.operation_id == "createLead")
+    cases = [
+        [],
+        [(b"content-type", b"application/json")],
+        [(b"content-type", b"application/json; charset=latin-1")],
+        [(b"Content-Type", b"text/plain"), (b"content-type", b"application/json")],  # the first, whatever its case
+        [(b"host", b"x"), (b"content-type", b"application/merge-patch+json;charset=UTF-8")],
+    ]
+    for headers in cases * 2:  # the second round answers from memory
+        assert op.extract_content_type(headers) == RequestValidationOperation.extract_content_type(op, headers)
+    for n in range(100):  # values are the client's: what is remembered stays bounded
+        op.extract_content_type([(b"content-type", f"application/json; charset=x{n}".encode())])
+    assert len(op._types) <= 16

@@ -96,7 +96,23 @@ class ValidateOnce(RequestValidationOperation):
             "body": _BodyValidatorsOnce(upstream["body"]),
         }
         self._accepted: set[str] = set()
+        self._types: dict[bytes | None, tuple[str, str]] = {}  # Content-Type value -> (media type, charset)
         self._takes_body = bool(op.request_body)
+
+    def extract_content_type(self, headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
+        """Upstream's answer, remembered per Content-Type value (a request without one always gets the
+        same answer): upstream decodes and lower-cases every header name of every request to find it."""
+        raw: bytes | None = None
+        for key, value in headers:
+            if key.lower() == b"content-type":  # the first, as upstream takes
+                raw = value
+                break
+        known = self._types.get(raw)
+        if known is None:
+            known = super().extract_content_type(headers)
+            if len(self._types) < _KEPT:
+                self._types[raw] = known
+        return known
 
     def validate_mime_type(self, mime_type: str) -> None:
         if mime_type in self._accepted:
