@@ -8,8 +8,9 @@ silently misbehave (notes §1). Here schemas are compiled once each into JSON Sc
 
 from __future__ import annotations
 
-import copy
 import functools
+import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,18 +18,57 @@ from urllib.parse import quote
 
 import jsonschema_rs
 import orjson
+import platformdirs
 import yaml
 
 from sandbox.config import SPEC_DIR
 from sandbox.core.errors import Violation
 
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: Bump when what `_as_json` makes of a YAML document changes: older cache entries are then never read.
+_CACHE_FORMAT = 1
+
+
+def spec_cache_dir() -> Path:
+    """Where parsed specs are kept as JSON: `LEAD_SANDBOX_CACHE_DIR`, else the user's cache directory."""
+    chosen = os.environ.get("LEAD_SANDBOX_CACHE_DIR")
+    return Path(chosen) if chosen else platformdirs.user_cache_path("lead-sandbox") / "openapi"
+
+
+def _as_json(source: bytes) -> bytes:
+    """A YAML document as compact JSON: integer keys (`200:`) become strings, as JSON has only those."""
+    return orjson.dumps(yaml.load(source, Loader=_YamlLoader), option=orjson.OPT_NON_STR_KEYS)
 
 
 @functools.cache
-def _parsed(path: Path, mtime: float) -> dict[str, Any]:
-    with path.open("rb") as handle:
-        return yaml.load(handle, Loader=_YamlLoader)
+def _json_of(path: Path, mtime: float, size: int) -> bytes:
+    """The spec at `path` as JSON bytes. Parsing YAML costs about 0.1 s for the six specs at every start,
+    a JSON copy a millisecond, so the JSON is kept in a cache file named by the SHA-256 of the YAML (a
+    changed spec can never read a stale entry, so nothing needs invalidating). The cache is best effort:
+    an unwritable or damaged entry only means parsing the YAML again."""
+    source = path.read_bytes()
+    digest = hashlib.sha256(source).hexdigest()[:32]
+    cached = spec_cache_dir() / f"{path.stem}-{digest}-v{_CACHE_FORMAT}.json"
+    try:
+        document = cached.read_bytes()
+        orjson.loads(document)  # a torn or edited entry is parsed again, never served
+        return document
+    except (OSError, orjson.JSONDecodeError):
+        pass
+    document = _as_json(source)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        partial.write_bytes(document)
+        partial.replace(cached)  # atomic: a concurrent start reads the whole entry or none
+    except OSError:
+        pass
+    return document
+
+
+def _spec_json(path: Path) -> bytes:
+    status = path.stat()
+    return _json_of(path, status.st_mtime, status.st_size)
 
 
 def spec_path(name: str) -> Path:
@@ -36,9 +76,9 @@ def spec_path(name: str) -> Path:
 
 
 def load_spec(name: str) -> dict[str, Any]:
-    """A private deep copy of `openapi/<name>` (Connexion resolves `$ref`s in place)."""
-    path = spec_path(name)
-    return copy.deepcopy(_parsed(path, path.stat().st_mtime))
+    """A private copy of `openapi/<name>` (Connexion resolves `$ref`s in place): decoded from JSON each
+    time, which is several times faster than a deep copy of the parsed document."""
+    return orjson.loads(_spec_json(spec_path(name)))  # type: ignore[no-any-return]
 
 
 # --- where a spec keeps its schemas ----------------------------------------------------------------
@@ -93,8 +133,8 @@ class UncompilableSchema(ValueError):
 
 
 @functools.cache
-def _checked(path: Path, mtime: float) -> None:
-    check_document(_parsed(path, mtime), f"openapi/{path.name}")
+def _checked(document: bytes, label: str) -> None:
+    check_document(orjson.loads(document), label)
 
 
 def check_document(spec: dict[str, Any], label: str) -> None:
@@ -121,7 +161,7 @@ def check_schemas(name: str) -> None:
     """Raises `UncompilableSchema` (one line naming the spec and the JSON pointer) unless every schema of
     `openapi/<name>` compiles, so a bad schema stops the start, not each request with a 500. Once per file."""
     path = spec_path(name)
-    _checked(path, path.stat().st_mtime)
+    _checked(_spec_json(path), f"openapi/{path.name}")
 
 
 # --- compiled validators ---------------------------------------------------------------------------

@@ -30,9 +30,11 @@ def config_from_environment() -> Config:
 
 def app() -> Any:
     """The factory each worker process calls (`uvicorn.run(..., factory=True)`)."""
+    from sandbox.lean_imports import import_httpx_without_its_cli
     from sandbox.warnings_policy import quiet_connexion_import
 
     quiet_connexion_import()
+    import_httpx_without_its_cli()
     from sandbox.app import create_app
 
     return create_app(config_from_environment())

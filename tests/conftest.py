@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +33,12 @@ PlannedArguments.verify = True
 # Every sandbox the tests start (in-process or as a subprocess) delivers webhooks to loopback only:
 # fuzzed or example endpoint URLs must never cause traffic off this machine. Config reads it when built.
 os.environ["LEAD_SANDBOX_WEBHOOK_HOSTS"] = "loopback"
+
+# Parsed specs are cached as JSON (sandbox/spec.py) in a folder of this run, not in the user's cache directory;
+# subprocesses (the CLI tests) inherit it.
+_SPEC_CACHE = tempfile.mkdtemp(prefix="lead-sandbox-spec-cache-")
+os.environ["LEAD_SANDBOX_CACHE_DIR"] = _SPEC_CACHE
+atexit.register(shutil.rmtree, _SPEC_CACHE, ignore_errors=True)
 
 # postgres_url, redis_url and db_url (each engine): real services, skipped with one line when absent
 pytest_plugins = ["tests.backends"]

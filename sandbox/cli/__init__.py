@@ -67,9 +67,11 @@ cli.add_command(href)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 only on success)."""
+    from sandbox.lean_imports import import_httpx_without_its_cli
     from sandbox.warnings_policy import quiet_connexion_import
 
     quiet_connexion_import()
+    import_httpx_without_its_cli()
     try:
         result = cli.main(list(argv) if argv is not None else None, prog_name="lead-sandbox", standalone_mode=False)
         sys.stdout.flush()
