@@ -134,10 +134,12 @@ class Runtime:
         """The tenant's test clock, read once from the store (one request's worth of time)."""
         return StoredClock(self.store, api, tenant, self.clock.wall, snapshot=True)
 
-    def workspace(self, api: str, tenant: str) -> Workspace:
-        """A tenant's workspace whose events go out as this API's webhooks."""
+    def workspace(self, api: str, tenant: str, clock: StoredClock | None = None) -> Workspace:
+        """A tenant's workspace whose events go out as this API's webhooks; `clock`: the tenant's clock as
+        the request already read it (`RequestState.clock_for`), else read here."""
         style = self.apis[api].webhooks
-        ws = Workspace(self.store, api, tenant, self.clock_for(api, tenant), self.ids, None, self.config.webhook_hosts)
+        ws = Workspace(self.store, api, tenant, clock if clock is not None else self.clock_for(api, tenant), self.ids,
+                       None, self.config.webhook_hosts)
         return ws if style is None else replace(ws, events=partial(publish, ws, style, always=False))
 
     @staticmethod

@@ -16,6 +16,7 @@ from sandbox.core.errors import Unauthorized
 
 if TYPE_CHECKING:
     from sandbox.core.auth import Principal
+    from sandbox.core.clock import StoredClock
     from sandbox.core.errors import SandboxError
     from sandbox.core.ratelimit import RateState
     from sandbox.core.workspace import Workspace
@@ -52,6 +53,20 @@ class RequestState:
     idempotency: IdempotencyClaim | None = None
     #: the error the response renders (`sandbox.http.errors.render`); the request journal lists its violations
     error: SandboxError | None = None
+    #: the tenant clocks this request read (`clock_for`)
+    _clocks: dict[tuple[str, str], StoredClock] | None = None
+
+    def clock_for(self, api: str, tenant: str) -> StoredClock:
+        """`Runtime.clock_for`, read once per request: the idempotency check, the write unit and the
+        handler's workspace all see the same instant, and a write reads the clocks table once, not three
+        times (each read was a query of its own)."""
+        clocks = self._clocks
+        if clocks is None:
+            clocks = self._clocks = {}
+        clock = clocks.get((api, tenant))
+        if clock is None:
+            clock = clocks[(api, tenant)] = self.runtime.clock_for(api, tenant)
+        return clock
 
     @property
     def tenant(self) -> str:
@@ -83,4 +98,4 @@ def current() -> RequestState:
 def tenant_workspace(api: str) -> Workspace:
     """The workspace of this request's verified tenant in `api`: how a vendor handler reaches its records."""
     state = current()
-    return state.runtime.workspace(api, state.tenant)
+    return state.runtime.workspace(api, state.tenant, state.clock_for(api, state.tenant))

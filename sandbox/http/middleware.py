@@ -308,7 +308,7 @@ class IdempotencyMiddleware:
         claim = IdempotencyClaim(
             mount.api.name, principal.tenant, key, idempotency.fingerprint(scope["method"], relative_path, body)
         )
-        now = utc_iso(self.runtime.clock_for(claim.api, claim.tenant).now())
+        now = utc_iso(state.clock_for(claim.api, claim.tenant).now())
         existing = self.runtime.store.idempotency_get(claim.api, claim.tenant, key, now)
         outcome = idempotency.decide(existing, claim.fingerprint)
         if outcome.decision is idempotency.Decision.CONFLICT:

@@ -60,7 +60,7 @@ def _unit(ctx: RequestState, call: Callable[[], Awaitable[Any]]) -> Any:
     error: E.SandboxError | None = None
     with store.transaction():
         if claim is not None:
-            now = ctx.runtime.clock_for(claim.api, claim.tenant).now()
+            now = ctx.clock_for(claim.api, claim.tenant).now()
             existing = store.idempotency_claim(
                 claim.api, claim.tenant, claim.key, claim.fingerprint, utc_iso(now),
                 utc_iso(now + idempotency.DEFAULT_TTL),

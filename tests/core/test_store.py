@@ -364,3 +364,25 @@ def test_postgresql_connection_is_opened_again_after_the_server_dropped_it(postg
         store.ping()
     assert store.get_meta("k") == {"v": 1}
     store.close()
+
+
+def test_by_id_statements_keep_kinds_apart_while_partial_indexes_exist(store):
+    """By-id lookups write the kind out (SQLite re-plans a bound `kind = ?` on every run next to the
+    `WHERE kind = '…'` partial indexes); each kind still only ever sees its own records."""
+    store.ensure_index("conversations", "lead_id")
+    store.ensure_index("messages", "lead_id")
+    for kind in ("leads", "conversations", "messages"):
+        store.collection("hadar", "t", kind).insert("same-id", "2026-01-01T00:00:00.000Z", {"kind": kind, "lead_id": "l1"})
+    leads, conversations, messages = (store.collection("hadar", "t", kind) for kind in ("leads", "conversations", "messages"))
+
+    assert conversations.get("same-id") == {"kind": "conversations", "lead_id": "l1"}
+    assert conversations.replace("same-id", {"kind": "conversations", "lead_id": "l2"}) is True
+    assert messages.delete("same-id") is True and messages.get("same-id") is None
+    assert leads.get("same-id") == {"kind": "leads", "lead_id": "l1"}
+    assert conversations.get("same-id") == {"kind": "conversations", "lead_id": "l2"}
+    assert [c.count() for c in (leads, conversations, messages)] == [1, 1, 0]
+
+
+def test_a_kind_that_is_not_a_name_is_refused_before_any_sql(store):
+    with pytest.raises(ValueError, match="not a kind"):
+        store.collection("hadar", "t", "leads' OR '1'='1")

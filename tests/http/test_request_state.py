@@ -192,3 +192,31 @@ def test_an_endpoint_is_checked_against_the_workspaces_egress_policy() -> None:
     assert refused.value.field == "webhook.url"
     endpoint = webhooks.create_endpoint(_ws(store, "t1", hosts="any"), STYLE, url, ["*"], "s" * 32)
     assert endpoint["url"] == url
+
+
+def test_a_write_reads_its_tenants_clock_once_and_every_layer_sees_that_instant(tmp_path: Any) -> None:
+    """The idempotency check, the write unit and the handler's workspace share the request's clock
+    (`RequestState.clock_for`): one query of the clocks table per request, not one per layer."""
+    app = create_app(Config(db=str(tmp_path / "clock.db"), apis=("hadar",), plans={"*": 10**9}))
+    runtime = runtime_of(app)
+    statements: list[str] = []
+    with serve_in_thread(app) as base:
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {HADAR_KEY}"}, timeout=10) as client:
+            runtime.store._conn.set_trace_callback(statements.append)
+            try:
+                created = client.post("/v1/leads", json={"name": "Aisha Rahman", "phone": "+971501234567"},
+                                      headers={"Idempotency-Key": "clock-once"})
+            finally:
+                runtime.store._conn.set_trace_callback(None)
+    assert created.status_code == 201, created.text
+    assert any("INSERT INTO idempotency_keys" in sql for sql in statements)
+    assert sum("FROM clocks" in sql for sql in statements) == 1, [s for s in statements if "clocks" in s]
+    runtime.store.close()
+
+
+def test_request_state_reads_each_tenants_clock_once(runtime: Runtime) -> None:
+    state = RequestState(runtime, "trace")
+    first = state.clock_for("hadar", "marina-homes")
+    assert state.clock_for("hadar", "marina-homes") is first
+    assert state.clock_for("hadar", "palmcrest") is not first
+    assert RequestState(runtime, "other").clock_for("hadar", "marina-homes") is not first
