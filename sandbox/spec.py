@@ -8,9 +8,12 @@ silently misbehave (notes §1). Here schemas are compiled once each into JSON Sc
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import functools
 import hashlib
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,46 +32,77 @@ _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CACHE_FORMAT = 1
 
 
-def spec_cache_dir() -> Path:
-    """Where parsed specs are kept as JSON: `LEAD_SANDBOX_CACHE_DIR`, else the user's cache directory."""
+def spec_cache_dir() -> Path | None:
+    """Where parsed specs are kept as JSON: `LEAD_SANDBOX_CACHE_DIR`, else the user's cache directory;
+    None where there is none (no home directory): then nothing is cached."""
     chosen = os.environ.get("LEAD_SANDBOX_CACHE_DIR")
-    return Path(chosen) if chosen else platformdirs.user_cache_path("lead-sandbox") / "openapi"
+    if chosen:
+        return Path(chosen)
+    try:
+        return platformdirs.user_cache_path("lead-sandbox") / "openapi"
+    except (RuntimeError, OSError, KeyError):  # no HOME and no passwd entry: run without the cache
+        return None
 
 
-def _as_json(source: bytes) -> bytes:
-    """A YAML document as compact JSON: integer keys (`200:`) become strings, as JSON has only those."""
-    return orjson.dumps(yaml.load(source, Loader=_YamlLoader), option=orjson.OPT_NON_STR_KEYS)
+def _as_json(source: bytes) -> bytes | dict[str, Any]:
+    """A YAML document as compact JSON (integer keys such as `200:` become strings, as JSON has only those;
+    YAML timestamps become RFC 3339 strings, as Connexion's encoder serves them); the parsed document itself
+    when it holds what JSON cannot (integers past 64 bits, `!!binary`): such a spec is not cached."""
+    document = yaml.load(source, Loader=_YamlLoader)
+    try:
+        return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return document  # type: ignore[no-any-return]
+
+
+def _write_atomically(target: Path, content: bytes) -> None:
+    """Best effort: a concurrent start reads the whole entry or none; a failure leaves nothing behind."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        os.replace(partial, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
 
 
 @functools.cache
-def _json_of(path: Path, mtime: float, size: int) -> bytes:
-    """The spec at `path` as JSON bytes. Parsing YAML costs about 0.1 s for the six specs at every start,
-    a JSON copy a millisecond, so the JSON is kept in a cache file named by the SHA-256 of the YAML (a
-    changed spec can never read a stale entry, so nothing needs invalidating). The cache is best effort:
-    an unwritable or damaged entry only means parsing the YAML again."""
+def _json_of(path: Path, mtime: float, size: int) -> bytes | dict[str, Any]:
+    """The spec at `path` as JSON bytes (or, for a spec JSON cannot hold, as its parsed document). Parsing
+    YAML costs about 0.1 s for the six specs at every start, a JSON copy a millisecond, so the JSON is kept
+    in a cache file named by the SHA-256 of the YAML (a changed spec can never read a stale entry, so nothing
+    needs invalidating). The cache is best effort: no cache folder, an unwritable or a damaged entry only
+    means parsing the YAML again."""
     source = path.read_bytes()
-    digest = hashlib.sha256(source).hexdigest()[:32]
-    cached = spec_cache_dir() / f"{path.stem}-{digest}-v{_CACHE_FORMAT}.json"
-    try:
-        document = cached.read_bytes()
-        orjson.loads(document)  # a torn or edited entry is parsed again, never served
-        return document
-    except (OSError, orjson.JSONDecodeError):
-        pass
-    document = _as_json(source)
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-        partial.write_bytes(document)
-        partial.replace(cached)  # atomic: a concurrent start reads the whole entry or none
-    except OSError:
-        pass
-    return document
+    folder = spec_cache_dir()
+    cached = None
+    if folder is not None:
+        digest = hashlib.sha256(source).hexdigest()[:32]
+        cached = folder / f"{path.stem}-{digest}-v{_CACHE_FORMAT}.json"
+        try:
+            document = cached.read_bytes()
+            orjson.loads(document)  # a torn or edited entry is parsed again, never served
+            return document
+        except (OSError, orjson.JSONDecodeError):
+            pass
+    parsed = _as_json(source)
+    if cached is not None and isinstance(parsed, bytes):
+        _write_atomically(cached, parsed)
+    return parsed
 
 
-def _spec_json(path: Path) -> bytes:
+def _spec_json(path: Path) -> bytes | dict[str, Any]:
     status = path.stat()
     return _json_of(path, status.st_mtime, status.st_size)
+
+
+def _copy_of(document: bytes | dict[str, Any]) -> dict[str, Any]:
+    return orjson.loads(document) if isinstance(document, bytes) else copy.deepcopy(document)  # type: ignore[no-any-return]
 
 
 def spec_path(name: str) -> Path:
@@ -78,7 +112,7 @@ def spec_path(name: str) -> Path:
 def load_spec(name: str) -> dict[str, Any]:
     """A private copy of `openapi/<name>` (Connexion resolves `$ref`s in place): decoded from JSON each
     time, which is several times faster than a deep copy of the parsed document."""
-    return orjson.loads(_spec_json(spec_path(name)))  # type: ignore[no-any-return]
+    return _copy_of(_spec_json(spec_path(name)))
 
 
 # --- where a spec keeps its schemas ----------------------------------------------------------------
@@ -132,8 +166,15 @@ class UncompilableSchema(ValueError):
     """A spec's schema that JSON Schema 2020-12 (jsonschema-rs) cannot compile; said in one line."""
 
 
+def _checked(document: bytes | dict[str, Any], label: str) -> None:
+    if isinstance(document, bytes):
+        _checked_json(document, label)
+    else:
+        check_document(document, label)
+
+
 @functools.cache
-def _checked(document: bytes, label: str) -> None:
+def _checked_json(document: bytes, label: str) -> None:
     check_document(orjson.loads(document), label)
 
 

@@ -10,6 +10,8 @@ import sys
 
 _PROBE = """
 import json, sys
+import sandbox.cli, sandbox.workers  # what `lead-sandbox` and each worker import before the skip
+assert "httpx" not in sys.modules, "sandbox.cli or sandbox.workers imports httpx: the skip comes too late"
 from sandbox.lean_imports import import_httpx_without_its_cli
 import_httpx_without_its_cli()
 import httpx

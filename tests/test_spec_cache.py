@@ -106,3 +106,37 @@ def test_without_a_setting_the_cache_is_the_users_cache_directory(monkeypatch: p
     monkeypatch.delenv("LEAD_SANDBOX_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere/cache")
     assert specs.spec_cache_dir() == Path("/somewhere/cache/lead-sandbox/openapi")
+
+
+def test_without_a_home_directory_specs_load_uncached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LEAD_SANDBOX_CACHE_DIR")
+
+    def no_home(*_: object, **__: object) -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(specs.platformdirs, "user_cache_path", no_home)
+    specs._json_of.cache_clear()
+    try:
+        assert specs.spec_cache_dir() is None
+        assert specs.load_spec(str(_write(tmp_path, SPEC)))["info"]["title"] == "cached"
+    finally:
+        specs._json_of.cache_clear()
+
+
+def test_a_spec_json_cannot_hold_loads_as_its_yaml_and_is_not_cached(tmp_path: Path, cache: Path) -> None:
+    """An integer past 64 bits (an example, say): orjson cannot write it, so that spec is parsed each start."""
+    big = SPEC.replace("count: 3", "count: 123456789012345678901234567890")
+    loaded = specs.load_spec(str(_write(tmp_path, big)))
+    example = loaded["paths"]["/things"]["get"]["responses"][200]["content"]["application/json"]["example"]
+    assert example["count"] == 123456789012345678901234567890
+    assert not cache.exists() or list(cache.iterdir()) == []
+
+
+def test_a_cache_entry_that_cannot_be_written_leaves_no_partial_file(tmp_path: Path, cache: Path) -> None:
+    import hashlib
+
+    path = _write(tmp_path, SPEC)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:32]
+    (cache / f"cached-{digest}-v{specs._CACHE_FORMAT}.json").mkdir(parents=True)  # a folder where the entry goes
+    assert specs.load_spec(str(path))["info"]["title"] == "cached"
+    assert [entry.name for entry in cache.iterdir()] == [f"cached-{digest}-v{specs._CACHE_FORMAT}.json"]

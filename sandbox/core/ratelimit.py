@@ -59,21 +59,21 @@ class _StoreWindows:
 
     A hit is one atomic upsert, a commit per request. With a budget of LEASE_FROM hits a window or more
     (load tests: `make bench` runs with `--plan '*=1000000000'`) that commit was a fifth of a GET's SQLite
-    time, so there a process claims hits in blocks (a lease: one upsert) and counts them off locally. A
-    block is at most 1/SHARE of what is left of the budget as this process last saw it (and at most
-    MAX_LEASE). So:
-    - under LEASE_FROM left, every hit is written as before: exact across workers, as a 429 test needs;
+    time, so for such budgets a process claims hits in blocks (a lease: one upsert) and counts them off
+    locally. A block is at most MAX_LEASE hits and at most 1/SHARE of what this process last saw left of the
+    budget (its view, which other workers' hits make stale). So:
+    - a budget under LEASE_FROM is written hit by hit, as before: exact across workers, as a 429 test needs;
     - one process counts exactly either way: each response's count and remaining are the window's own;
-    - across workers, no budget ever admits more than its limit (a hit is counted in the store before it
-      is allowed); a worker can be refused early only by the unused part of another worker's blocks, at
-      most 1/SHARE of what was left when that block was claimed;
+    - across workers no budget ever admits more than its limit (a hit gets its number in the store before
+      it is allowed), and a worker can be refused early only by hits another worker claimed and has not used
+      yet: at most MAX_LEASE per worker;
     - a reset made in this process clears its leases; one made in another worker is seen here once the
       current block is used up."""
 
     LEASE_FROM = 10_000
     SHARE = 1_000
     MAX_LEASE = 64
-    #: leases kept before those of ended windows are dropped (one per bucket in use)
+    #: leases kept before those of ended windows are dropped (one per bucket with a big budget)
     KEEP = 4096
 
     def __init__(self, store: Store) -> None:
@@ -83,17 +83,19 @@ class _StoreWindows:
 
     def hit(self, key: str, window: int, wall_now: float, limit: int) -> tuple[int, float]:
         """(this hit's count in its window, when the window ends)."""
+        if limit < self.LEASE_FROM:
+            return self.store.hit_window(key, wall_now, window)
         with self._lock:
             lease = self._leases.get(key)
-            current = lease is not None and wall_now < lease.ends
-            if current and lease.unused > 0:  # type: ignore[union-attr]
-                lease.unused -= 1  # type: ignore[union-attr]
-                return lease.top - lease.unused, lease.ends  # type: ignore[union-attr]
-            known = lease.top if current else 0  # type: ignore[union-attr]
-            left = limit - known
-            block = min(self.MAX_LEASE, left // self.SHARE) if left >= self.LEASE_FROM else 1
+            if lease is not None and wall_now >= lease.ends:
+                lease = None  # the window it was claimed in has ended
+            if lease is not None and lease.unused > 0:
+                lease.unused -= 1
+                return lease.top - lease.unused, lease.ends
+            known = lease.top if lease is not None else 0
+            block = max(1, min(self.MAX_LEASE, (limit - known) // self.SHARE))
             top, ends = self.store.hit_window(key, wall_now, window, block)
-            if lease is None and len(self._leases) >= self.KEEP:
+            if key not in self._leases and len(self._leases) >= self.KEEP:
                 self._leases = {k: v for k, v in self._leases.items() if v.ends > wall_now}
             # A window that ended between two claims started again at this claim: the block is all of it.
             self._leases[key] = _Lease(ends, top, block - 1)

@@ -322,7 +322,7 @@ class Store:
         """Make lookups of `kind` records by the JSON `field` (filters on it, and the total of such a page)
         an index search instead of a scan of the tenant's records. A partial index per (kind, field), kept
         by the database itself: queries stay right without it, only slower."""
-        if not (_FIELD.fullmatch(kind) and _FIELD.fullmatch(field)):
+        if not (_KIND.fullmatch(kind) and _FIELD.fullmatch(field)):
             raise ValueError(f"not an indexable kind/field: {kind!r}/{field!r}")
         column = _column(field, self.dialect)
         with self._lock:
@@ -333,7 +333,7 @@ class Store:
 
     def purge_records(self, kind: str, before: str, batch: int) -> int:
         """Delete records of `kind` (every tenant) created before `before`, `batch` rows per transaction."""
-        if not _FIELD.fullmatch(kind):
+        if not _KIND.fullmatch(kind):
             raise ValueError(f"not a kind: {kind!r}")
         removed = 0
         while True:
@@ -675,6 +675,8 @@ _COUNT_ADD = (
 )
 
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: a kind is written into SQL as a literal ('…'): letters, digits and underscores only (`3d_models` too)
+_KIND = re.compile(r"[A-Za-z0-9_]+")
 _OPERATORS = {"eq": "=", "ne": "!=", "gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
 
 Shape = tuple[tuple[str, str, int], ...]
@@ -693,7 +695,7 @@ def _by_id(kind: str) -> _ById:
     out, not bound, as in `_where`: while any partial index says `WHERE kind = '…'` (`Store.ensure_index`),
     SQLite re-plans a statement with a bound `kind = ?` on every run, to see whether the value makes that
     index usable: about 18 µs of re-preparing per lookup, four times the lookup itself."""
-    if not _FIELD.fullmatch(kind):
+    if not _KIND.fullmatch(kind):
         raise ValueError(f"not a kind: {kind!r}")
     scope = f"api = ? AND tenant = ? AND kind = '{kind}' AND id = ?"
     return _ById(f"SELECT data FROM records WHERE {scope}", f"UPDATE records SET data = ? WHERE {scope}",
@@ -713,7 +715,7 @@ def _where(kind: str, shape: Shape, dialect: Dialect) -> str:
     """The WHERE clause of a filter shape: (field, op, in-list size) in order; parameters are positional
     (api and tenant first). The kind is written out, so the planner can use the partial index of a
     (kind, field) lookup (`Store.ensure_index`): it cannot prove that a bound `kind = ?` matches it."""
-    if not _FIELD.fullmatch(kind):
+    if not _KIND.fullmatch(kind):
         raise ValueError(f"not a kind: {kind!r}")
     clauses = [f"api = ? AND tenant = ? AND kind = '{kind}'"]
     for field, op, size in shape:

@@ -58,8 +58,10 @@ class RequestState:
 
     def clock_for(self, api: str, tenant: str) -> StoredClock:
         """`Runtime.clock_for`, read once per request: the idempotency check, the write unit and the
-        handler's workspace all see the same instant, and a write reads the clocks table once, not three
-        times (each read was a query of its own)."""
+        handler's workspace all see the same clock state (offset or frozen instant; a ticking clock still
+        follows wall time), and a write reads the clocks table once, not three times (a query each). The
+        state is read when the request first asks, before its write transaction: a clock moved by another
+        worker during that request applies from the next request on, as a move during any request does."""
         clocks = self._clocks
         if clocks is None:
             clocks = self._clocks = {}

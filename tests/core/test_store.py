@@ -329,6 +329,16 @@ def test_rate_windows_count_every_workers_hits_in_one_row(db_url):
         s.close()
 
 
+def test_rate_windows_count_blocks_claimed_at_once_by_every_worker(db_url):
+    """Blocks (a load-test budget's leases): each claim adds its count in one statement, on each engine."""
+    stores = _workers(db_url, 3)
+    tops = _concurrently([lambda s=s: s.hit_window("b", 100.0, 60, 5) for s in stores] * 2)
+    assert sorted(top for top, _ in tops) == [5, 10, 15, 20, 25, 30]
+    assert stores[1].hit_window("b", 161.0, 60, 7) == (7, 221.0)  # a new window starts with the whole block
+    for s in stores:
+        s.close()
+
+
 def test_clocks_per_tenant_fall_back_to_the_clock_of_every_tenant(store):
     from sandbox.core.store import ALL_TENANTS, ClockState
 
@@ -386,3 +396,12 @@ def test_by_id_statements_keep_kinds_apart_while_partial_indexes_exist(store):
 def test_a_kind_that_is_not_a_name_is_refused_before_any_sql(store):
     with pytest.raises(ValueError, match="not a kind"):
         store.collection("hadar", "t", "leads' OR '1'='1")
+
+
+def test_a_kind_may_start_with_a_digit(store):
+    """A scaffolded API's `/3d-models` collection is kind `3d_models`: reads, pages and deletes work on it."""
+    models = store.collection("generic", "t", "3d_models")
+    models.insert("m1", "2026-01-01T00:00:00.000Z", {"id": "m1"})
+    assert models.get("m1") == {"id": "m1"}
+    assert [r["id"] for r in models.page(before_seq=None, limit=5).items] == ["m1"]
+    assert models.delete("m1") is True and models.count() == 0
