@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-HOST   ?= 127.0.0.1
-PORT   ?= 4010
+# `serve` reads LEAD_SANDBOX_HOST/PORT itself, but these are passed as flags (which beat the environment):
+# so they start from the environment too, and `make serve` follows an exported LEAD_SANDBOX_PORT.
+HOST   ?= $(or $(LEAD_SANDBOX_HOST),127.0.0.1)
+PORT   ?= $(or $(LEAD_SANDBOX_PORT),4010)
 
 .PHONY: serve test contract bench soak drift docs-check keys reset lint typecheck clean constraints
 

@@ -238,6 +238,20 @@ def test_make_keys__passes_the_port_of_make_serve() -> None:
     assert command.endswith("-m sandbox keys --host 127.0.0.2 --port 4710"), dry.stdout
 
 
+def test_make_serve__follows_an_exported_port_and_host_unless_given_its_own() -> None:
+    """The README: every `serve` option reads LEAD_SANDBOX_<OPTION>; `make serve` passes flags, so it must too."""
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "LEAD_SANDBOX_PORT": "4711", "LEAD_SANDBOX_HOST": "127.0.0.3"}
+
+    def dry(*args: str) -> str:
+        done = subprocess.run(["make", "--no-print-directory", "-n", "serve", *args], cwd=repo, env=env,
+                              capture_output=True, text=True, timeout=30, check=True)
+        return done.stdout.strip().splitlines()[-1]
+
+    assert dry().endswith("-m sandbox serve --host 127.0.0.3 --port 4711")
+    assert dry("PORT=4712").endswith("-m sandbox serve --host 127.0.0.3 --port 4712")
+
+
 @pytest.mark.parametrize("command", [["serve", "--port", "1"], ["keys"], ["href", "provision", "smithlaw", "Smith"]],
                          ids=["serve", "keys", "href"])
 @pytest.mark.parametrize("prefix", ["", "sqlite:///"], ids=["path", "url"])
